@@ -1,0 +1,243 @@
+"""Evaluation metrics with the conventions of the paper's tables (SPEC section 7).
+
+Images are NCHW tensors in [0, 1]. Every metric returns one value per image, shape (B,).
+SSIM and MS-SSIM follow TensorFlow's ``tf.image.ssim`` / ``tf.image.ssim_multiscale`` exactly:
+normalised 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03, VALID filtering (no padding), per-channel
+scores averaged over channels; MS-SSIM downsamples by 2x2 average pooling after padding an odd
+edge by repeating its last row/column (TF's SYMMETRIC pad by the remainder), applies ReLU to the
+contrast-structure terms and to the last-scale SSIM, and takes the weighted geometric mean.
+Like TF, an image smaller than the filter at any scale is an error (TF asserts; it never shrinks
+the filter). Computation runs in float64 by default so that the numbers do not depend on the
+summation order of the convolution backend.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+METRIC_NAMES = ("psnr", "ssim", "ms_ssim", "lpips")
+
+
+def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.shape != y.shape:
+        raise ValueError(f"metric inputs differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+    if x.dim() != 4:
+        raise ValueError(f"metric inputs must be (B, C, H, W); got shape {tuple(x.shape)}")
+
+
+def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
+    """Clamp to [0, 1] and round to the nearest of 256 levels, as saving an 8-bit PNG does."""
+    return torch.floor(x.clamp(0.0, 1.0) * 255.0 + 0.5) / 255.0
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0) -> torch.Tensor:
+    """PSNR = 20 log10(max_val / sqrt(MSE)) for each image (inf for identical images)."""
+    _check_pair(x, y)
+    mse = (x.double() - y.double()).pow(2).mean(dim=(1, 2, 3))
+    return 20.0 * torch.log10(max_val / torch.sqrt(mse))
+
+
+def gaussian_kernel_1d(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
+    """Normalised 1-D Gaussian; its outer product is TF's softmax-normalised 2-D kernel."""
+    coords = torch.arange(size, dtype=dtype) - (size - 1) / 2.0
+    g = torch.exp(-0.5 * coords.pow(2) / sigma**2)
+    return g / g.sum()
+
+
+def _filter_valid(x: torch.Tensor, kernel_1d: torch.Tensor) -> torch.Tensor:
+    """Depthwise Gaussian filter, VALID padding, as two separable passes."""
+    channels = x.shape[1]
+    size = kernel_1d.numel()
+    k = kernel_1d.to(device=x.device, dtype=x.dtype)
+    horizontal = k.view(1, 1, 1, size).expand(channels, 1, 1, size)
+    vertical = k.view(1, 1, size, 1).expand(channels, 1, size, 1)
+    x = F.conv2d(x, horizontal, groups=channels)
+    return F.conv2d(x, vertical, groups=channels)
+
+
+def _ssim_per_channel(x, y, max_val, filter_size, filter_sigma, k1, k2):
+    """Per-channel (SSIM, contrast-structure), each (B, C): TF's _ssim_per_channel."""
+    height, width = x.shape[-2:]
+    if height < filter_size or width < filter_size:
+        raise ValueError(
+            f"image of {height}x{width} is smaller than the {filter_size}x{filter_size} SSIM filter "
+            "(tf.image.ssim/ssim_multiscale reject this; MS-SSIM needs about 16x the filter size)")
+    kernel = gaussian_kernel_1d(filter_size, filter_sigma, dtype=x.dtype)
+    c1 = (k1 * max_val) ** 2
+    c2 = (k2 * max_val) ** 2
+    mean_x = _filter_valid(x, kernel)
+    mean_y = _filter_valid(y, kernel)
+    num0 = mean_x * mean_y * 2.0
+    den0 = mean_x.pow(2) + mean_y.pow(2)
+    luminance = (num0 + c1) / (den0 + c1)
+    num1 = _filter_valid(x * y, kernel) * 2.0
+    den1 = _filter_valid(x.pow(2) + y.pow(2), kernel)
+    contrast_structure = (num1 - num0 + c2) / (den1 - den0 + c2)
+    ssim_map = luminance * contrast_structure
+    return ssim_map.mean(dim=(-2, -1)), contrast_structure.mean(dim=(-2, -1))
+
+
+def ssim_tf(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0, filter_size: int = 11,
+            filter_sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03,
+            dtype=torch.float64) -> torch.Tensor:
+    """tf.image.ssim: per-channel SSIM averaged over channels, shape (B,)."""
+    _check_pair(x, y)
+    ssim_c, _ = _ssim_per_channel(x.to(dtype), y.to(dtype), max_val, filter_size, filter_sigma, k1, k2)
+    return ssim_c.mean(dim=1)
+
+
+def _halve(x: torch.Tensor) -> torch.Tensor:
+    """TF's MS-SSIM downsampling: pad an odd edge by repeating the last row/col, then 2x2 mean."""
+    pad_h, pad_w = x.shape[-2] % 2, x.shape[-1] % 2
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return F.avg_pool2d(x, kernel_size=2, stride=2)
+
+
+def ms_ssim_min_size(filter_size: int = 11, scales: int = len(MSSSIM_WEIGHTS)) -> int:
+    """Smallest side length whose every MS-SSIM scale still holds the filter."""
+    size = filter_size
+    for _ in range(scales - 1):
+        size = 2 * size - 1  # ceil(n / 2) >= s  <=>  n >= 2s - 1
+    return size
+
+
+def ms_ssim_tf(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0,
+               power_factors=MSSSIM_WEIGHTS, filter_size: int = 11, filter_sigma: float = 1.5,
+               k1: float = 0.01, k2: float = 0.03, dtype=torch.float64) -> torch.Tensor:
+    """tf.image.ssim_multiscale, shape (B,)."""
+    _check_pair(x, y)
+    x, y = x.to(dtype), y.to(dtype)
+    contrast_terms = []
+    for scale in range(len(power_factors)):
+        if scale > 0:
+            x, y = _halve(x), _halve(y)
+        ssim_c, cs_c = _ssim_per_channel(x, y, max_val, filter_size, filter_sigma, k1, k2)
+        contrast_terms.append(torch.relu(cs_c))
+    # The last scale contributes its full SSIM (luminance included) instead of its cs term.
+    terms = torch.stack(contrast_terms[:-1] + [torch.relu(ssim_c)], dim=-1)  # (B, C, scales)
+    weights = torch.tensor(power_factors, dtype=terms.dtype, device=terms.device)
+    per_channel = terms.pow(weights).prod(dim=-1)
+    return per_channel.mean(dim=1)
+
+
+# ----------------------------------------------------------------------------- LPIPS
+
+LPIPS_FILE_NAMES = ("LPIPS_v0.1_alex-df73285e.pth", "alex.pth")
+ALEXNET_FILE_NAMES = ("alexnet-owt-7be5be79.pth",)
+
+
+def _candidate_dirs() -> list[Path]:
+    import os
+    dirs = []
+    for env in ("ISP_WEIGHTS", "LPIPS_WEIGHTS"):
+        if os.environ.get(env):
+            dirs.append(Path(os.environ[env]))
+    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+    dirs += [Path("weights"), Path("pretrained") / "weights", torch_home / "hub" / "pyiqa",
+             torch_home / "hub" / "checkpoints"]
+    return dirs
+
+
+def find_weight_file(names, explicit=None) -> Path | None:
+    """The first existing file among explicit path / known directories holding one of names."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"LPIPS weight file not found: {path}")
+        return path
+    for folder in _candidate_dirs():
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+class LPIPSMetric(torch.nn.Module):
+    """AlexNet LPIPS v0.1 (pyiqa's architecture); __call__(x, y) on [0,1] images -> (B,)."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net.eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        _check_pair(x, y)
+        # normalize=True makes pyiqa rescale [0,1] inputs to [-1,1] as LPIPS expects.
+        out = self.net(x.float(), y.float(), normalize=True)
+        return out.reshape(out.shape[0], -1).mean(dim=1).double()
+
+
+def build_lpips_metric(lpips_path=None, alexnet_path=None, device="cpu") -> LPIPSMetric | None:
+    """LPIPS AlexNet v0.1 from local weights, or None (with a warning) when they are absent.
+
+    lpips_path: pyiqa's full LPIPS file (backbone + linear heads) or the original linear-head file
+    ('alex.pth'); the latter also needs torchvision's AlexNet weights (alexnet_path or torch hub cache).
+    Nothing is downloaded: evaluation must be reproducible offline.
+    """
+    lpips_file = find_weight_file(LPIPS_FILE_NAMES, lpips_path)
+    if lpips_file is None:
+        warnings.warn("LPIPS weights not found (looked for "
+                      f"{', '.join(LPIPS_FILE_NAMES)} in $ISP_WEIGHTS, ./weights, torch hub cache); "
+                      "the lpips column is omitted")
+        return None
+    from pyiqa.archs.lpips_arch import LPIPS
+    state = torch.load(lpips_file, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "params" in state:
+        state = state["params"]
+    net = LPIPS(pretrained=False, net="alex", version="0.1", pnet_rand=True)
+    if not any(k.startswith("net.") for k in state):
+        alex_file = find_weight_file(ALEXNET_FILE_NAMES, alexnet_path)
+        if alex_file is None:
+            warnings.warn(f"{lpips_file} holds only LPIPS heads and torchvision AlexNet weights "
+                          f"({ALEXNET_FILE_NAMES[0]}) are missing; the lpips column is omitted")
+            return None
+        _load_alexnet_features(net, torch.load(alex_file, map_location="cpu", weights_only=True))
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    heads_missing = [k for k in missing if k.startswith("lin")]
+    if heads_missing or unexpected:
+        raise ValueError(f"{lpips_file} is not an LPIPS AlexNet v0.1 file "
+                         f"(missing {heads_missing[:3]}, unexpected {list(unexpected)[:3]})")
+    return LPIPSMetric(net).to(device)
+
+
+def _load_alexnet_features(net: torch.nn.Module, alex_state: dict) -> None:
+    """Copy torchvision AlexNet conv weights into pyiqa's sliced AlexNet backbone."""
+    convs = [m for m in net.net.modules() if isinstance(m, torch.nn.Conv2d)]
+    keys = sorted({k.rsplit(".", 1)[0] for k in alex_state if k.startswith("features.")},
+                  key=lambda k: int(k.split(".")[1]))
+    if len(keys) != len(convs):
+        raise ValueError(f"AlexNet weights have {len(keys)} conv layers, expected {len(convs)}")
+    for conv, key in zip(convs, keys):
+        conv.weight.data.copy_(alex_state[f"{key}.weight"])
+        conv.bias.data.copy_(alex_state[f"{key}.bias"])
+
+
+# ----------------------------------------------------------------------------- batch scoring
+
+def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: bool = True,
+                lpips: LPIPSMetric | None = None, ms_ssim: bool | None = None) -> dict:
+    """All metrics of one batch as {name: (B,) float64 CPU tensor}.
+
+    quantize: clamp + 8-bit round the prediction first, as the release saved PNGs before scoring.
+    ms_ssim: None = compute when the images are large enough for TF's five scales, else NaN.
+    """
+    _check_pair(pred, target)
+    if quantize:
+        pred = quantize_8bit(pred)
+    scores = {"psnr": psnr(pred, target), "ssim": ssim_tf(pred, target)}
+    big_enough = min(pred.shape[-2:]) >= ms_ssim_min_size()
+    if ms_ssim or (ms_ssim is None and big_enough):
+        scores["ms_ssim"] = ms_ssim_tf(pred, target)
+    else:
+        scores["ms_ssim"] = torch.full((pred.shape[0],), math.nan, dtype=torch.float64)
+    if lpips is not None:
+        scores["lpips"] = lpips(pred, target)
+    return {k: v.detach().double().cpu() for k, v in scores.items()}
