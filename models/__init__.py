@@ -1,0 +1,12 @@
+"""Generators and discriminators of the unpaired lightweight ISP framework."""
+from .checkpoint import CheckpointError, extract_state_dict, identify_backbone, load_generator
+from .discriminators import ColorDiscriminator, TextureDiscriminator, build_discriminator
+from .efficient_isp import EfficientISP
+from .registry import GENERATORS, build_generator, generator_info
+from .rmfa_net import RMFANet
+from .robust_isp import RobustISP
+from .srcnn import SRCNN
+
+__all__ = ["GENERATORS", "generator_info", "build_generator", "load_generator", "CheckpointError",
+           "extract_state_dict", "identify_backbone", "build_discriminator", "TextureDiscriminator",
+           "ColorDiscriminator", "EfficientISP", "RobustISP", "RMFANet", "SRCNN"]
