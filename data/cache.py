@@ -1,0 +1,79 @@
+"""Disk cache of demosaiced references, keyed by file identity (path, size, mtime) and a hash of the settings.
+
+A changed file or a changed setting gives a different key, so stale data is never reused. Writes are atomic
+(temp file + os.replace), so a crash or a parallel writer never leaves a half-written entry behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .demosaic import demosaic_reference, demosaic_settings
+from .raw_io import read_raw
+
+CACHE_FORMAT_VERSION = 1
+
+
+def settings_hash(settings: dict) -> str:
+    canonical = json.dumps({"v": CACHE_FORMAT_VERSION, **settings}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def file_identity(path) -> dict:
+    path = Path(path).resolve()
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def cache_entry_path(cache_dir, raw_path, settings: dict) -> Path:
+    """Where the reference of raw_path under settings lives in cache_dir."""
+    identity = json.dumps(file_identity(raw_path), sort_keys=True)
+    file_key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return Path(cache_dir) / settings_hash(settings) / f"{Path(raw_path).stem}-{file_key}.npy"
+
+
+def _load(entry: Path):
+    try:
+        return np.load(entry, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # unreadable entry (e.g. disk trouble): recompute and overwrite
+
+
+def _save_atomic(entry: Path, array: np.ndarray) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, entry)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cached_reference(raw_path, cache_dir=None, raw=None, **demosaic_kwargs) -> np.ndarray:
+    """demosaic_reference of the RAW file, read from / stored in cache_dir (no caching when cache_dir is None).
+
+    `raw` may pass the already-read mosaic to avoid a second read on a miss.
+    """
+    settings = demosaic_settings(**demosaic_kwargs)
+    entry = None if cache_dir is None else cache_entry_path(cache_dir, raw_path, settings)
+    if entry is not None and entry.is_file():
+        hit = _load(entry)
+        if hit is not None:
+            return hit
+    mosaic = read_raw(raw_path) if raw is None else raw
+    reference = demosaic_reference(mosaic, **demosaic_kwargs)
+    if entry is not None:
+        _save_atomic(entry, reference)
+    return reference
+
+
+def is_cached(raw_path, cache_dir, **demosaic_kwargs) -> bool:
+    return cache_entry_path(cache_dir, raw_path, demosaic_settings(**demosaic_kwargs)).is_file()

@@ -1,0 +1,176 @@
+"""ISPDataset: RAW inputs (packed 4-channel or RMFA 3-channel), RGB targets (paired or unpaired) and references."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .cache import cached_reference
+from .errors import BadInputError
+from .layout import list_images, split_dirs, target_size_problem
+from .packing import normalise_packed, pack_bayer, rmfa_split
+from .presets import get_preset
+from .raw_io import raw_problem, read_raw, read_rgb, _decode
+
+INPUT_KINDS = ("packed4", "split3")
+RESIZE_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
+                "nearest": cv2.INTER_NEAREST}
+
+
+def resize_rgb(rgb: np.ndarray, size, mode: str = "bilinear") -> np.ndarray:
+    """Resize (H, W, 3) float to size=(h, w) with the named interpolation, clipped to [0, 1]."""
+    height, width = int(size[0]), int(size[1])
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    if mode not in RESIZE_MODES:
+        raise BadInputError(f"unknown target_resize {mode!r}; choose from {sorted(RESIZE_MODES)}")
+    resized = cv2.resize(rgb, (width, height), interpolation=RESIZE_MODES[mode])
+    return np.clip(resized, 0.0, 1.0)
+
+
+def _to_chw(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))
+
+
+class ISPDataset(Dataset):
+    """One split of a ZRR- or Fujifilm-layout dataset; see INTERFACES.md for the sample dict."""
+
+    def __init__(self, root, preset="fujifilm", split="train", input_kind="packed4", paired=True,
+                 reference=None, cache_dir=None, target_resize="bilinear", skip_bad=False, seed=0,
+                 indices=None, demosaic_kwargs=None, require_targets=True):
+        self.preset = get_preset(preset)
+        if input_kind not in INPUT_KINDS:
+            raise BadInputError(f"unknown input_kind {input_kind!r}; choose from {INPUT_KINDS}")
+        if reference not in (None, "menon", "opencv"):
+            raise BadInputError(f"unknown reference {reference!r}; choose None, 'menon' or 'opencv'")
+        if target_resize not in RESIZE_MODES:
+            raise BadInputError(f"unknown target_resize {target_resize!r}; choose from {sorted(RESIZE_MODES)}")
+        self.root, self.split, self.input_kind = Path(root), split, input_kind
+        self.paired, self.reference, self.target_resize = paired, reference, target_resize
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self.demosaic_kwargs = dict(demosaic_kwargs or {})
+        self.problems: list = []
+        raw_dir, target_dir = split_dirs(self.root, split, self.preset)
+        raws = _select(list_images(raw_dir, self.preset.raw_ext), indices, raw_dir)
+        targets = list_images(target_dir, self.preset.target_ext, must_exist=require_targets)
+        if paired and targets:
+            raws, targets = self._pair(raws, targets, indices is None, skip_bad)
+        if skip_bad:
+            raws, targets = self._drop_bad(raws, targets)
+        if not raws:
+            raise BadInputError(f"{raw_dir}: no usable RAW files ({len(self.problems)} bad)")
+        if targets == {} and require_targets:
+            raise BadInputError(f"{target_dir}: no usable target files ({len(self.problems)} bad)")
+        self.skipped = len(self.problems)
+        if self.skipped:
+            warnings.warn(f"{self.root / split}: skipped {self.skipped} bad file(s); first: {self.problems[0]}")
+        self.names = list(raws)
+        self.raw_paths = [raws[name] for name in self.names]
+        self.target_paths = self._target_order(raws, targets, seed)
+
+    def _pair(self, raws, targets, whole_split, skip_bad):
+        problems = [f"{path}: RAW has no target {path.stem}{self.preset.target_ext} in {self.preset.target_dir}/"
+                    for stem, path in raws.items() if stem not in targets]
+        if whole_split:
+            problems += [f"{path}: target has no RAW {path.stem}{self.preset.raw_ext} in {self.preset.raw_dir}/"
+                         for stem, path in targets.items() if stem not in raws]
+        if problems and not skip_bad:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise BadInputError(f"missing pair: {problems[0]}{more}")
+        self.problems += problems
+        kept = {stem: path for stem, path in raws.items() if stem in targets}
+        return kept, {stem: targets[stem] for stem in kept}
+
+    def _drop_bad(self, raws, targets):
+        """Decode every file once and drop the unusable ones (opt-in: costs a full read of the split)."""
+        good_raws, raw_shapes = {}, {}
+        for stem, path in raws.items():
+            problem, shape = _raw_file_problem(path)
+            if problem:
+                self.problems.append(problem)
+            else:
+                good_raws[stem], raw_shapes[stem] = path, shape
+        good_targets = {}
+        for stem, path in targets.items():
+            problem = _target_file_problem(path, raw_shapes.get(stem) if self.paired else None)
+            if problem:
+                self.problems.append(problem)
+            else:
+                good_targets[stem] = path
+        if self.paired and targets:
+            good_raws = {stem: path for stem, path in good_raws.items() if stem in good_targets}
+        return good_raws, good_targets
+
+    def _target_order(self, raws, targets, seed):
+        if not targets:
+            return None
+        if self.paired:
+            return [targets[stem] for stem in raws]
+        # Unpaired: the target list is shuffled once with the seed, independently of the inputs.
+        pool = list(targets.values())
+        order = np.random.default_rng(seed).permutation(len(pool))
+        return [pool[order[i % len(pool)]] for i in range(len(raws))]
+
+    def __len__(self):
+        return len(self.raw_paths)
+
+    def _input(self, raw):
+        if self.input_kind == "split3":
+            return rmfa_split(raw, self.preset.rmfa_black, self.preset.rmfa_white)
+        return normalise_packed(pack_bayer(raw), self.preset.black_level, self.preset.white_level)
+
+    def _target(self, index, raw_shape):
+        path = self.target_paths[index]
+        rgb = read_rgb(path)
+        if self.paired:
+            problem = target_size_problem(raw_shape, rgb.shape)
+            if problem:
+                raise BadInputError(f"{path}: {problem} ({self.raw_paths[index]})")
+        return resize_rgb(rgb, raw_shape, self.target_resize)
+
+    def _reference(self, index, raw):
+        kwargs = {"white_level": self.preset.white_level, "out_size": raw.shape, **self.demosaic_kwargs}
+        kwargs["method"] = self.reference
+        return cached_reference(self.raw_paths[index], self.cache_dir, raw=raw, **kwargs)
+
+    def __getitem__(self, index):
+        raw = read_raw(self.raw_paths[index])
+        sample = {"raw": torch.from_numpy(self._input(raw)), "name": self.names[index]}
+        if self.target_paths is not None:
+            sample["target"] = _to_chw(self._target(index, raw.shape))
+        if self.reference is not None:
+            sample["reference"] = _to_chw(self._reference(index, raw))
+        return sample
+
+
+def _select(raws: dict, indices, raw_dir) -> dict:
+    """Keep the files whose stems are listed in indices (ints or strings), in the order given."""
+    if indices is None:
+        return raws
+    stems = [str(i) for i in indices]
+    missing = [s for s in stems if s not in raws]
+    if missing:
+        raise BadInputError(f"{raw_dir}: {len(missing)} listed index(es) have no file, e.g. {missing[:5]}")
+    return {stem: raws[stem] for stem in stems}
+
+
+def _raw_file_problem(path):
+    try:
+        image = _decode(path)
+    except BadInputError as error:
+        return str(error), None
+    problem = raw_problem(image)
+    return (f"{path}: {problem}", None) if problem else (None, image.shape)
+
+
+def _target_file_problem(path, raw_shape):
+    try:
+        rgb = read_rgb(path)
+    except BadInputError as error:
+        return str(error)
+    problem = None if raw_shape is None else target_size_problem(raw_shape, rgb.shape)
+    return f"{path}: {problem}" if problem else None

@@ -1,0 +1,60 @@
+"""Demosaiced reference image (the "custom RGB" of the unpaired content loss), SPEC section 1.
+
+Menon 2007 (colour-demosaicing, RGGB) or OpenCV's Bayer conversion, then: scale to [0, 1] by the white level,
+white-balance gains, clip, per-image min-max, gamma 1/gamma, bilinear resize to the generator's output size.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import BadInputError
+
+DEMOSAIC_METHODS = ("menon", "opencv")
+
+
+def _menon(raw: np.ndarray) -> np.ndarray:
+    # Imported lazily: colour-demosaicing pulls in colour-science, which is slow to import.
+    from colour_demosaicing import demosaicing_CFA_Bayer_Menon2007
+
+    return np.asarray(demosaicing_CFA_Bayer_Menon2007(raw.astype(np.float64), "RGGB"), dtype=np.float64)
+
+
+def _opencv(raw: np.ndarray) -> np.ndarray:
+    # OpenCV names Bayer patterns by a shifted 2x2 block: BayerBG is its code for an RGGB mosaic with R at (0, 0).
+    mosaic = raw if raw.dtype in (np.uint8, np.uint16) else np.clip(np.rint(raw), 0, 65535).astype(np.uint16)
+    return cv2.cvtColor(mosaic, cv2.COLOR_BayerBG2RGB).astype(np.float64)
+
+
+def demosaic_reference(raw: np.ndarray, method: str = "menon", white_level: float = 1023,
+                       wb_gains=(1.6, 1.2, 1.4), gamma: float = 2.2, out_size=None) -> np.ndarray:
+    """RGGB mosaic (H, W) -> float32 (h, w, 3) in [0, 1]; (h, w) = out_size or (H, W)."""
+    if raw.ndim != 2 or raw.shape[0] % 2 or raw.shape[1] % 2:
+        raise BadInputError(f"demosaic_reference needs a 2-D mosaic with even sides, got shape {raw.shape}")
+    if method not in DEMOSAIC_METHODS:
+        raise BadInputError(f"unknown demosaic method {method!r}; choose from {DEMOSAIC_METHODS}")
+    rgb = _menon(raw) if method == "menon" else _opencv(raw)
+    rgb = rgb / float(white_level)
+    rgb = rgb * np.asarray(wb_gains, dtype=np.float64).reshape(1, 1, 3)
+    rgb = np.clip(rgb, 0.0, 1.0)
+    low, high = rgb.min(), rgb.max()
+    if high > low:  # a perfectly flat image has nothing to stretch; keep it as is instead of dividing by 0
+        rgb = (rgb - low) / (high - low)
+    rgb = rgb ** (1.0 / float(gamma))
+    if out_size is not None:
+        out_h, out_w = int(out_size[0]), int(out_size[1])
+        if (out_h, out_w) != rgb.shape[:2]:
+            rgb = cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(rgb, dtype=np.float32)
+
+
+def demosaic_settings(method: str = "menon", white_level: float = 1023, wb_gains=(1.6, 1.2, 1.4),
+                      gamma: float = 2.2, out_size=None) -> dict:
+    """Canonical, JSON-able form of the settings (used to key the disk cache)."""
+    return {
+        "method": str(method),
+        "white_level": float(white_level),
+        "wb_gains": [float(g) for g in wb_gains],
+        "gamma": float(gamma),
+        "out_size": None if out_size is None else [int(out_size[0]), int(out_size[1])],
+    }

@@ -1,0 +1,166 @@
+"""Embedded synthetic dataset: real photos bundled with scikit-image turned into RAW/target pairs.
+
+Each sample is a crop (random window, flips) of one photo. The RAW is made by an inverse ISP (inverse tone
+curve and gamma, inverse colour matrix, inverse white balance, RGGB mosaic, shot + read noise, black level,
+10-bit) and stored as a 16-bit PNG; the target is the same crop rendered with a fixed "DSLR look" (warmer,
+more saturated, S-curve, sharpened), so it differs from a plain demosaic. Each photo is cut into disjoint
+bands, one per split, so train/val/test never share pixels. Byte-identical output for a given seed.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import BadInputError
+from .packing import mosaic_rggb
+from .presets import get_preset
+from .raw_io import write_raw, write_rgb
+
+SOURCE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right",
+                 "hubble_deep_field", "retina", "immunohistochemistry")
+DEFAULT_COUNTS = {"fujifilm": {"train": 192, "val": 32, "test": 32}, "zrr": {"train": 192, "test": 32}}
+DEFAULT_SIZE = {"fujifilm": 256, "zrr": 224}  # RAW mosaic side, as in the real datasets
+TRAIN_FRACTION = 0.6  # of each photo's long side; the other splits share the rest equally
+CAMERA_TO_SRGB = np.array([[1.70, -0.52, -0.18], [-0.28, 1.58, -0.30], [0.02, -0.62, 1.60]])
+
+
+def load_source_photos() -> dict:
+    """name -> float32 (H, W, 3) sRGB in [0, 1]; all bundled with scikit-image (no download)."""
+    from skimage import data as skdata  # lazy: no work at import time
+
+    photos = {}
+    for name in SOURCE_PHOTOS:
+        if name.startswith("motorcycle_"):
+            left, right, _ = skdata.stereo_motorcycle()
+            image = left if name.endswith("left") else right
+        else:
+            image = getattr(skdata, name)()
+        photos[name] = np.asarray(image[..., :3], dtype=np.float32) / 255.0
+    return photos
+
+
+def split_bands(splits) -> dict:
+    """split -> (start, end) fraction of a photo's long side; disjoint, covering [0, 1]."""
+    others = [s for s in splits if s != "train"]
+    bands, start = {"train": (0.0, TRAIN_FRACTION)}, TRAIN_FRACTION
+    step = (1.0 - TRAIN_FRACTION) / max(len(others), 1)
+    for split in others:
+        bands[split] = (start, start + step)
+        start += step
+    return bands
+
+
+def _crop_window(rng, photo_shape, band, aspect):
+    """A random window (y0, x0, h, w) inside the photo's band for this split, with height/width = aspect."""
+    height, width = photo_shape[:2]
+    along_x = width >= height  # bands run along the long side
+    long_side = width if along_x else height
+    lo, hi = int(band[0] * long_side), int(band[1] * long_side)
+    region_h, region_w = (height, hi - lo) if along_x else (hi - lo, width)
+    max_w = min(region_w, region_h / aspect)
+    win_w = max(int(rng.uniform(0.5, 1.0) * max_w), 8)
+    win_h = max(int(round(win_w * aspect)), 8)
+    y0 = int(rng.integers(0, region_h - win_h + 1))
+    x0 = int(rng.integers(0, region_w - win_w + 1))
+    return (y0, x0 + lo, win_h, win_w) if along_x else (y0 + lo, x0, win_h, win_w)
+
+
+def _resize(image, height, width):
+    shrinking = image.shape[0] > height
+    mode = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    return np.clip(cv2.resize(image, (width, height), interpolation=mode), 0.0, 1.0)
+
+
+def _augment(rng, crop):
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    if rng.random() < 0.5:
+        crop = crop[::-1]
+    return np.ascontiguousarray(crop)
+
+
+def inverse_isp(rng, srgb, black_level, white_level) -> np.ndarray:
+    """sRGB (H, W, 3) -> noisy 10-bit RGGB mosaic uint16 (H, W) with per-channel black levels."""
+    tone_linear = 0.5 - np.sin(np.arcsin(1.0 - 2.0 * np.clip(srgb, 0, 1).astype(np.float64)) / 3.0)
+    linear = np.clip(tone_linear, 1e-8, 1.0) ** 2.2
+    ccm = CAMERA_TO_SRGB + rng.normal(0.0, 0.03, (3, 3))
+    ccm /= ccm.sum(axis=1, keepdims=True)  # keep white -> white
+    camera = np.clip(linear @ np.linalg.inv(ccm).T, 0.0, None)
+    gains = np.array([rng.uniform(1.7, 2.4), 1.0, rng.uniform(1.4, 2.0)])
+    camera = camera / gains * rng.uniform(0.55, 0.95)  # inverse white balance, exposure headroom
+    mosaic = mosaic_rggb(camera)
+    shot, read = 10 ** rng.uniform(-3.7, -2.7), 10 ** rng.uniform(-6.0, -4.5)
+    mosaic = mosaic + rng.normal(0.0, 1.0, mosaic.shape) * np.sqrt(shot * mosaic + read)
+    black = np.zeros_like(mosaic)
+    b_ch, gb_ch, r_ch, gr_ch = black_level  # SPEC packed order: raw[1::2,1::2], [0::2,1::2], [0::2,0::2], [1::2,0::2]
+    black[1::2, 1::2], black[0::2, 1::2], black[0::2, 0::2], black[1::2, 0::2] = b_ch, gb_ch, r_ch, gr_ch
+    counts = mosaic * (white_level - black) + black
+    return np.clip(np.rint(counts), 0, 1023).astype(np.uint16)
+
+
+def dslr_look(srgb) -> np.ndarray:
+    """A fixed rendering style for targets: warm balance, extra saturation, S-curve and light sharpening."""
+    image = np.clip(srgb * np.array([1.05, 1.0, 0.92]), 0.0, 1.0)
+    luma = image @ np.array([0.299, 0.587, 0.114])
+    image = luma[..., None] + 1.3 * (image - luma[..., None])
+    image = np.clip(image, 0.0, 1.0)
+    image = 0.65 * image + 0.35 * (3 * image ** 2 - 2 * image ** 3)
+    blurred = cv2.GaussianBlur(image, (0, 0), 1.0)
+    return np.clip(image + 0.6 * (image - blurred), 0.0, 1.0)
+
+
+def _render_sample(rng, photos, names, band, raw_hw, target_hw, preset):
+    name = names[int(rng.integers(len(names)))]
+    photo = photos[name]
+    window = _crop_window(rng, photo.shape, band, target_hw[0] / target_hw[1])
+    y0, x0, win_h, win_w = window
+    crop = _augment(rng, photo[y0:y0 + win_h, x0:x0 + win_w])
+    target_srgb = _resize(crop, *target_hw)
+    raw_srgb = _resize(target_srgb, *raw_hw)
+    raw = inverse_isp(rng, raw_srgb, preset.black_level, preset.white_level)
+    return raw, dslr_look(target_srgb), {"photo": name, "window": [y0, x0, win_h, win_w]}
+
+
+def _size_pair(size, default, scale):
+    size = default if size is None else size
+    raw_h, raw_w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    if raw_h % 2 or raw_w % 2 or raw_h < 8 or raw_w < 8:
+        raise BadInputError(f"synthetic RAW size must be even and >= 8, got {raw_h}x{raw_w}")
+    return (int(raw_h), int(raw_w)), (int(raw_h) * scale, int(raw_w) * scale)
+
+
+def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed=0, progress=False) -> Path:
+    """Write a synthetic dataset in the real layout at root; size = RAW side (int or (h, w)). Returns root."""
+    preset = get_preset(layout)
+    counts = dict(DEFAULT_COUNTS[preset.name] if counts is None else counts)
+    unknown = set(counts) - set(preset.splits)
+    if unknown:
+        raise BadInputError(f"layout {preset.name!r} has splits {preset.splits}, not {sorted(unknown)}")
+    raw_hw, target_hw = _size_pair(size, DEFAULT_SIZE[preset.name], preset.target_scale)
+    root, photos = Path(root), load_source_photos()
+    names, bands, layout_code = list(photos), split_bands(preset.splits), sorted(DATASET_CODES).index(preset.name)
+    manifest = {"layout": preset.name, "seed": seed, "raw_size": raw_hw, "target_size": target_hw,
+                "bands": bands, "samples": {}}
+    jobs = [(split, index) for split in preset.splits for index in range(int(counts.get(split, 0)))]
+    for split in preset.splits:
+        for folder in (preset.raw_dir, preset.target_dir):
+            shutil.rmtree(root / split / folder, ignore_errors=True)  # no stale files from a previous run
+    iterator = jobs
+    if progress:
+        from tqdm import tqdm
+        iterator = tqdm(jobs, desc=f"synthetic {preset.name}", unit="img")
+    for split, index in iterator:
+        rng = np.random.default_rng([seed, layout_code, preset.splits.index(split), index])
+        raw, target, info = _render_sample(rng, photos, names, bands[split], raw_hw, target_hw, preset)
+        write_raw(root / split / preset.raw_dir / f"{index}{preset.raw_ext}", raw)
+        write_rgb(root / split / preset.target_dir / f"{index}{preset.target_ext}", target)
+        manifest["samples"][f"{split}/{index}"] = info
+    (root / "synthetic.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return root
+
+
+DATASET_CODES = ("fujifilm", "zrr")
