@@ -1,0 +1,86 @@
+"""Dynamic Loss Adaptation (SPEC section 5).
+
+Every step each term L_i is scaled by s_i = 1 / (||grad_theta L_i||_2 + eps), the global L2 norm over
+all generator parameters, treated as a constant. The combined gradient is sum_i lambda_i s_i grad L_i,
+so each term reaches the generator with gradient norm lambda_i.
+
+Cost: exactly one torch.autograd.grad per term over the generator parameters; the scaled gradients are
+combined directly, so there is no backward of the total and no extra pass for logging (the norms come
+from the same pass).
+"""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+GradReduce = Callable[[List[torch.Tensor]], List[torch.Tensor]]
+
+
+def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    """L2 norm of all gradients taken together (one vector over every parameter)."""
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def _term_gradient(loss: torch.Tensor, params: List[torch.Tensor], retain_graph: bool) -> List[torch.Tensor]:
+    grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+    # A parameter the term does not reach has a zero gradient for that term.
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+
+
+def dla_gradients(terms: Dict[str, torch.Tensor], params: Sequence[torch.Tensor],
+                  lambdas: Optional[Dict[str, float]] = None, eps: float = 1e-8,
+                  grad_reduce: Optional[GradReduce] = None
+                  ) -> Tuple[List[torch.Tensor], Dict[str, float], Dict[str, float]]:
+    """Combined DLA gradient for params.
+
+    terms: name -> scalar loss sharing one graph (the generator's forward).
+    lambdas: name -> weight (missing names weigh 1.0).
+    grad_reduce: applied to each term's gradient list before its norm (e.g. DDP all-reduce average).
+    Returns (grads aligned with params, scales name -> s_i, norms name -> ||grad L_i||)."""
+    params = list(params)
+    if not terms:
+        raise ValueError("dla_gradients: no loss terms given")
+    lambdas = lambdas or {}
+    unknown = set(lambdas) - set(terms)
+    if unknown:
+        raise ValueError(f"dla_gradients: lambdas for unknown terms {sorted(unknown)}; terms are {sorted(terms)}")
+    combined = [torch.zeros_like(p) for p in params]
+    scales, norms = {}, {}
+    names = list(terms)
+    for k, name in enumerate(names):
+        loss = terms[name]
+        if loss.dim() != 0:
+            raise ValueError(f"dla_gradients: term {name!r} must be a scalar, got shape {tuple(loss.shape)}")
+        grads = _term_gradient(loss, params, retain_graph=k < len(names) - 1)
+        if grad_reduce is not None:
+            grads = list(grad_reduce(grads))
+        norm = global_grad_norm(grads)
+        scale = 1.0 / (norm + eps)
+        weight = float(lambdas.get(name, 1.0)) * scale
+        torch._foreach_add_(combined, torch._foreach_mul(grads, weight))
+        norms[name], scales[name] = norm, scale
+    return combined, _to_floats(scales), _to_floats(norms)
+
+
+def _to_floats(values: Dict[str, torch.Tensor]) -> Dict[str, float]:
+    # One device sync for all terms rather than one per term.
+    stacked = torch.stack(list(values.values())).detach().cpu().tolist()
+    return dict(zip(values.keys(), stacked))
+
+
+def apply_dla_gradients(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
+    """Write (or accumulate into) p.grad, ready for optimizer.step()."""
+    for p, g in zip(params, grads):
+        if p.grad is None:
+            p.grad = g.detach().clone()
+        else:
+            p.grad.add_(g)
+
+
+def dla_backward(terms: Dict[str, torch.Tensor], params: Sequence[torch.Tensor],
+                 lambdas: Optional[Dict[str, float]] = None, eps: float = 1e-8,
+                 grad_reduce: Optional[GradReduce] = None) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """dla_gradients + apply_dla_gradients; returns (scales, norms) for logging."""
+    params = list(params)
+    grads, scales, norms = dla_gradients(terms, params, lambdas, eps, grad_reduce)
+    apply_dla_gradients(params, grads)
+    return scales, norms

@@ -1,0 +1,137 @@
+"""VGG-19 relu5_4 features for the content loss (SPEC sections 4 and 5).
+
+Two weight sources, each with its own input preprocessing:
+- 'matconvnet' (release): imagenet-vgg-verydeep-19.mat, input = image*255 - [123.68, 116.779, 103.939];
+- 'torchvision': vgg19-dcbb9e9d.pth, input = (image - ImageNet mean) / ImageNet std.
+"""
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .frozen import FrozenExtractor
+from .pixel import mse_loss, rgb_to_lab_l3
+from .weights import WeightsMismatchError, load_checked, load_state_file, resolve_weight, warn_random
+
+# torchvision's configuration 'E' (VGG-19) and 'D' (VGG-16); 'M' = 2x2 max pool.
+VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+VGG16_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+RELU5_4_END = 36  # features[:36] ends with relu5_4 (index 35)
+MATCONVNET_MEAN = (123.68, 116.779, 103.939)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+VGG19_CONV_NAMES = tuple(f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1))
+
+
+def make_vgg_features(cfg: Sequence[Union[int, str]]) -> nn.Sequential:
+    """Conv3x3+ReLU / MaxPool stack with torchvision's layer indices (so 'features.N.*' keys match)."""
+    layers: List[nn.Module] = []
+    channels = 3
+    for item in cfg:
+        if item == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = item
+    return nn.Sequential(*layers)
+
+
+class VGG19Relu54(FrozenExtractor):
+    """image in [0, 1] (B, 3, H, W) -> relu5_4 features (B, 512, H/16, W/16)."""
+
+    def __init__(self, source: str = "matconvnet"):
+        super().__init__()
+        if source not in ("matconvnet", "torchvision"):
+            raise ValueError(f"VGG source must be 'matconvnet' or 'torchvision', got {source!r}")
+        self.source = source
+        self.features = make_vgg_features(VGG19_CFG)[:RELU5_4_END]
+        if source == "matconvnet":
+            mean, std = torch.tensor(MATCONVNET_MEAN) / 255.0, torch.full((3,), 1.0 / 255.0)
+        else:
+            mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        # (x - mean) / std covers both: x*255 - m == (x - m/255) / (1/255).
+        self.register_buffer("mean", mean.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", std.view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features((x - self.mean) / self.std)
+
+
+def _mat_field(record, *names):
+    for name in names:
+        if hasattr(record, name):
+            return getattr(record, name)
+    return None
+
+
+def read_matconvnet_convs(path: Union[str, Path]) -> Dict[str, tuple]:
+    """name -> (weight (Cout, Cin, kH, kW), bias (Cout,)) of every conv layer in a MatConvNet SimpleNN .mat."""
+    import scipy.io
+    path = Path(path)
+    try:
+        data = scipy.io.loadmat(str(path), squeeze_me=True, struct_as_record=False, variable_names=["layers"])
+    except Exception as exc:  # noqa: BLE001 - any unreadable file becomes one clear error
+        raise WeightsMismatchError(f"cannot read MatConvNet file {path}: {exc}") from exc
+    if "layers" not in data:
+        raise WeightsMismatchError(f"{path} has no 'layers' cell array (not a MatConvNet SimpleNN model)")
+    convs = {}
+    for layer in np.atleast_1d(data["layers"]):
+        if str(_mat_field(layer, "type")) != "conv":
+            continue
+        weights = _mat_field(layer, "weights")
+        weight, bias = (weights[0], weights[1]) if weights is not None else (layer.filters, layer.biases)
+        weight = np.asarray(weight, dtype=np.float32)
+        if weight.ndim == 3:  # squeeze_me drops a trailing Cout of 1
+            weight = weight[..., None]
+        # MatConvNet layout H x W x Cin x Cout -> PyTorch Cout x Cin x H x W (both cross-correlate).
+        convs[str(layer.name)] = (torch.from_numpy(weight.transpose(3, 2, 0, 1).copy()),
+                                  torch.from_numpy(np.asarray(bias, dtype=np.float32).reshape(-1).copy()))
+    return convs
+
+
+def matconvnet_vgg19_state(path: Union[str, Path]) -> Dict[str, torch.Tensor]:
+    """'features.N.weight/bias' state for VGG19Relu54 from imagenet-vgg-verydeep-19.mat."""
+    convs = read_matconvnet_convs(path)
+    missing = [n for n in VGG19_CONV_NAMES if n not in convs]
+    if missing:
+        raise WeightsMismatchError(f"{path} lacks VGG-19 conv layers {missing} (found {sorted(convs)[:8]}...)")
+    conv_indices = [i for i, m in enumerate(make_vgg_features(VGG19_CFG)[:RELU5_4_END]) if isinstance(m, nn.Conv2d)]
+    state = {}
+    for index, name in zip(conv_indices, VGG19_CONV_NAMES):
+        state[f"features.{index}.weight"], state[f"features.{index}.bias"] = convs[name]
+    return state
+
+
+def build_vgg19_relu54(source: str = "matconvnet", weights_path: Optional[Union[str, Path]] = None,
+                       allow_random: bool = False) -> VGG19Relu54:
+    """Frozen VGG-19 up to relu5_4 with the weights and preprocessing of `source`."""
+    model = VGG19Relu54(source)
+    if allow_random:
+        warn_random(f"VGG-19 content network ({source})")
+    elif source == "matconvnet":
+        path = resolve_weight("vgg19_matconvnet", weights_path)
+        load_checked(model, matconvnet_vgg19_state(path), str(path))
+    else:
+        path = resolve_weight("vgg19_torchvision", weights_path)
+        state = load_state_file(path)
+        load_checked(model, state, str(path), ignore=("classifier.",) + _beyond_relu54())
+    return model.freeze()
+
+
+def _beyond_relu54():
+    return tuple(f"features.{i}." for i in range(RELU5_4_END, 64))
+
+
+def content_loss(vgg: nn.Module, x: torch.Tensor, y: torch.Tensor, space: str = "lab_l") -> torch.Tensor:
+    """MSE of VGG relu5_4 features of x (generated) and y (reference, no gradient).
+
+    space 'lab_l': both images as CIE L / 100 replicated to 3 channels (unpaired, and the release's paired);
+    space 'rgb': the images directly (the paper's paired variant)."""
+    if space not in ("lab_l", "rgb"):
+        raise ValueError(f"content space must be 'lab_l' or 'rgb', got {space!r}")
+    convert = rgb_to_lab_l3 if space == "lab_l" else (lambda image: image)
+    with torch.no_grad():
+        target_features = vgg(convert(y))
+    return mse_loss(vgg(convert(x)), target_features)
