@@ -14,3 +14,26 @@ REFERENCE_CHECKPOINTS = SHARED_DIR / "reference_checkpoints"
 def reference_checkpoints() -> Path:
     assert REFERENCE_CHECKPOINTS.is_dir(), f"missing {REFERENCE_CHECKPOINTS} (CI has ../shared beside the clone)"
     return REFERENCE_CHECKPOINTS
+
+
+# Tiny synthetic datasets in the real layouts, generated once per test session (a second or two).
+TINY_RAW_SIZE = 64
+
+
+@pytest.fixture(scope="session")
+def tiny_fujifilm_root(tmp_path_factory) -> Path:
+    """Fujifilm layout: train/val/test with 6/3/3 pairs of 64x64 RAW (16-bit PNG) and 64x64 PNG targets."""
+    from data import make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("tiny_synthetic") / "fujifilm"
+    return make_synthetic_dataset(root, "fujifilm", counts={"train": 6, "val": 3, "test": 3},
+                                  size=TINY_RAW_SIZE, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_zrr_root(tmp_path_factory) -> Path:
+    """ZRR layout: train/test with 6/3 pairs of 64x64 RAW (16-bit PNG) and 128x128 JPG targets."""
+    from data import make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("tiny_synthetic") / "zrr"
+    return make_synthetic_dataset(root, "zrr", counts={"train": 6, "test": 3}, size=TINY_RAW_SIZE, seed=0)
