@@ -1,0 +1,72 @@
+# Training configuration: plain Python, every default is the authors' release value unless noted.
+# Override any key from the command line:  python fit.py --set key=value [key=value ...]
+# or load another file of the same form:    python fit.py --config my_config.py
+# The effective configuration is saved to <run>/config.json and into every full checkpoint.
+
+# --- run -------------------------------------------------------------------------------------------
+out_dir = "runs"                  # parent folder of all runs
+run_name = ""                     # "" = a timestamp; a run folder holds one sub-folder per stage
+stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv
+backbone = "efficient_isp"        # efficient_isp | robust_isp | rmfa_tiny | rmfa_medium | rmfa_large | srcnn
+pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first
+device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda:N
+seed = 0                          # seeds weights, sampling and the unpaired target shuffle
+
+# --- data ------------------------------------------------------------------------------------------
+dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP layout) | zrr (Zurich RAW-to-RGB layout)
+data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point at the real dataset root
+train_split = "train"             # split folder the training pairs come from
+train_indices = ""                # optional text file of file indices to train on ("" = all files)
+demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
+wb_gains = (1.6, 1.2, 1.4)        # white-balance gains of the demosaiced reference (R, G, B)
+demosaic_gamma = 2.2              # the reference is raised to 1/gamma
+cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)
+target_resize = "bilinear"        # how targets larger than the generator output are resized
+skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
+batch_size = 32                   # global batch (split across processes under torchrun)
+num_workers = 2                   # DataLoader worker processes
+
+# --- optimisation ----------------------------------------------------------------------------------
+max_steps = 40000                 # generator steps of the main stage
+pretrain_steps = 20000            # generator steps of the demosaic pretraining stage
+g_lr = 5e-4                       # generator Adam learning rate (Efficient/Robust ISP)
+g_betas = (0.5, 0.9)              # generator Adam betas (ablation: beta1 in {0.0, 0.5})
+d_lr = 1e-5                       # discriminators' Adam learning rate
+d_betas = (0.5, 0.9)              # discriminators' Adam betas
+d_every = 10                      # one discriminator update every d_every generator steps, same batch
+d_grad_clip = 1.0                 # gradient-norm clip of each discriminator update
+train_first_linear = True         # False reproduces the release quirk: texture D's first linear never trained
+
+# Per-backbone presets, applied before command-line overrides (SPEC section 6).
+backbone_presets = {
+    "rmfa_tiny": {"g_lr": 1e-4, "d_lr": 5e-5, "d_every": 4},
+    "rmfa_medium": {"g_lr": 1e-4, "d_lr": 5e-5, "d_every": 4},
+    "rmfa_large": {"g_lr": 1e-4, "d_lr": 5e-5, "d_every": 4},
+}
+
+# --- losses ----------------------------------------------------------------------------------------
+lambdas = {}                      # per-term weight after DLA, e.g. {"tv": 0.5}; missing terms use 1.0
+dla = True                        # Dynamic Loss Adaptation: every term reaches G with gradient norm lambda
+dla_eps = 1e-8                    # added to each term's gradient norm
+r1_gamma = 10.0                   # R1/R2 gamma; the penalty enters as gamma/2 * penalty_scale * (R1 + R2)
+penalty_scale = 100.0             # the release's extra factor on each penalty (1.0 = the paper's form)
+paired_content_space = "lab_l"    # paired content loss on: lab_l (release) | rgb (paper)
+nan_policy = "stop"               # non-finite loss: stop (save a diagnostic and exit) | skip (skip the step)
+max_skipped_steps = 100           # with nan_policy=skip, stop after this many skipped steps
+
+# --- frozen backbones ------------------------------------------------------------------------------
+allow_random_backbones = False    # True: random VGG/AlexNet/ViT/LPIPS/DISTS weights (demo and tests only!)
+vgg_source = "matconvnet"         # matconvnet (release: imagenet-vgg-verydeep-19.mat) | torchvision (vgg19-dcbb9e9d.pth)
+vgg_weights = ""                  # explicit path to the VGG weights ("" = standard cache location)
+alexnet_weights = ""              # explicit path to alexnet-owt-7be5be79.pth ("" = torch hub cache)
+lpips_weights = ""                # explicit path to LPIPS_v0.1_alex-df73285e.pth ("" = pyiqa cache)
+vgg16_weights = ""                # explicit path to vgg16-397923af.pth, DISTS's trunk ("" = torch hub cache)
+dists_weights = ""                # explicit path to DISTS_weights-f5e65c96.pth ("" = pyiqa cache)
+vit_model = "vit_base_patch16_224"  # timm name of the color discriminator's feature ViT
+vit_weights = ""                  # explicit path to the ViT weights ("" = timm / HF hub cache)
+normalise_features = False        # False = release: [0,1] images straight into AlexNet and ViT
+
+# --- checkpoints and logging -----------------------------------------------------------------------
+save_every = 10                   # generator snapshot G_step_<N>.pth and full resume state every N steps
+log_every = 10                    # TensorBoard scalars every N steps
+sample_every = 500                # sample grid (reference | output | target) to TensorBoard and PNG

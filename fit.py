@@ -1,0 +1,279 @@
+"""Train a learned ISP: demosaic pretraining, then unpaired / paired training (SPEC section 6).
+
+examples:
+  python fit.py                                         # config.py as it is
+  python fit.py --set backbone=rmfa_tiny stage=paired   # typed overrides of config.py keys
+  python fit.py --config my_config.py --set max_steps=500
+  python fit.py --resume runs/NAME                      # continue exactly where the run stopped
+  torchrun --nproc_per_node=4 fit.py --set batch_size=64  # several GPUs (gloo on CPU)
+
+A run folder holds one sub-folder per stage (pretrain/, unpaired/, ...), each with config.json,
+checkpoints/G_step_<N>.pth (generator weights, what inference.py sweeps), checkpoints/last.pth
+(the full state for --resume), tb/ (TensorBoard) and samples/ (PNG grids).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from data import ISPDataset
+from models import build_generator, load_generator
+from pretrained import resolve_checkpoint
+from training import checkpoints as ckpt
+from training.config_loader import ConfigError, apply_overrides, load_config, save_config
+from training.distributed import (DistInfo, average_gradients, average_param_grads, broadcast_module,
+                                  cleanup, init_distributed)
+from training.monitor import Monitor, write_nonfinite_report
+from training.sampling import make_loader, read_index_file
+from training.stages import (STAGES, build_loss_kit, discriminator_step, generator_gradients,
+                             generator_terms, paired_data, uses_reference)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="config.py", help="config file of commented defaults")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in this folder")
+    return parser.parse_args(argv)
+
+
+def effective_config(args) -> dict:
+    cfg = load_config(args.config, args.set)
+    if args.resume:  # the run's own saved configuration wins over config.py; --set still applies
+        saved = json.loads((Path(args.resume) / "config.json").read_text())
+        cfg = apply_overrides(apply_overrides(cfg, saved), args.set)
+        cfg["out_dir"], cfg["run_name"] = str(Path(args.resume).parent), Path(args.resume).name
+    if cfg["stage"] not in STAGES:
+        raise ConfigError(f"stage '{cfg['stage']}' is not one of {', '.join(STAGES)}")
+    return cfg
+
+
+def pick_device(cfg: dict, info: DistInfo) -> torch.device:
+    name = cfg["device"]
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and info.enabled:
+        name = f"cuda:{info.local_rank}"
+    return torch.device(name)
+
+
+def run_folder(cfg: dict, info: DistInfo) -> Path:
+    name = cfg["run_name"] or time.strftime("%Y%m%d-%H%M%S")
+    if info.enabled:  # all ranks must agree on a timestamped name
+        holder = [name]
+        torch.distributed.broadcast_object_list(holder, src=0)
+        name = holder[0]
+    return Path(cfg["out_dir"]) / name
+
+
+def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
+    return ISPDataset(
+        cfg["data_root"], preset=cfg["dataset"], split=cfg["train_split"], input_kind=input_kind,
+        paired=paired_data(stage), reference=cfg["demosaic"] if uses_reference(stage) else None,
+        cache_dir=cfg["cache_dir"] or None, target_resize=cfg["target_resize"],
+        skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=read_index_file(cfg["train_indices"]),
+        demosaic_kwargs={"wb_gains": tuple(cfg["wb_gains"]), "gamma": cfg["demosaic_gamma"]},
+        require_targets=stage != "pretrain")
+
+
+class Trainer:
+    """One stage of training: its networks, optimizers, data and the step loop."""
+
+    def __init__(self, stage: str, cfg: dict, stage_dir: Path, init_weights: Path | None,
+                 info: DistInfo, device: torch.device):
+        self.stage, self.cfg, self.stage_dir, self.info, self.device = stage, dict(cfg, stage=stage), stage_dir, info, device
+        self.total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
+        torch.manual_seed(cfg["seed"])  # same random init (and random backbones) on every rank
+        self.generator = build_generator(cfg["backbone"]).to(device)
+        if init_weights is not None:
+            self.generator.load_state_dict(load_generator(init_weights, cfg["backbone"]).state_dict())
+        self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
+        output_size = self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
+        self.kit = build_loss_kit(stage, self.cfg, output_size, device)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
+        self.d_opts = {name: torch.optim.Adam(d.parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
+                       for name, d in self.kit.discriminators.items()}
+        self.step, self.skipped = 0, 0
+        for module in [self.generator, *self.kit.discriminators.values()]:
+            broadcast_module(module, info)
+
+    # --- state ---------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"generator": self.generator.state_dict(),
+                "discriminators": {k: d.state_dict() for k, d in self.kit.discriminators.items()},
+                "optimizers": {"generator": self.g_opt.state_dict(),
+                               **{k: o.state_dict() for k, o in self.d_opts.items()}},
+                "step": self.step, "skipped": self.skipped, "stage": self.stage,
+                "config": json.loads(json.dumps(self.cfg, default=list)), "rng": ckpt.rng_state()}
+
+    def restore(self, state: dict) -> None:
+        if state.get("stage") != self.stage:
+            raise RuntimeError(f"{ckpt.state_path(self.stage_dir)} holds stage {state.get('stage')!r}, "
+                               f"expected {self.stage!r}")
+        self.generator.load_state_dict(state["generator"])
+        for name, disc in self.kit.discriminators.items():
+            disc.load_state_dict(state["discriminators"][name])
+            self.d_opts[name].load_state_dict(state["optimizers"][name])
+        self.g_opt.load_state_dict(state["optimizers"]["generator"])
+        self.step, self.skipped = state["step"], state["skipped"]
+        ckpt.set_rng_state(state["rng"])
+
+    def save(self) -> None:
+        if not self.info.is_main:
+            return
+        weights = {k: v.detach().cpu() for k, v in self.generator.state_dict().items()}
+        ckpt.atomic_save(weights, ckpt.generator_checkpoint_path(self.stage_dir, self.step))
+        ckpt.atomic_save(self.state(), ckpt.state_path(self.stage_dir))
+
+    # --- loop ----------------------------------------------------------------------------------
+    def run(self) -> Path:
+        if self.step < self.total:
+            self._loop()
+        return ckpt.generator_checkpoint_path(self.stage_dir, self.total)
+
+    def _loop(self) -> None:
+        cfg, info = self.cfg, self.info
+        monitor = Monitor(self.stage_dir, info.is_main)
+        params = [p for p in self.generator.parameters()]
+        loader = make_loader(self.dataset, cfg, self.step, self.total, info.rank, info.world_size,
+                             pin_memory=self.device.type == "cuda")
+        bar = tqdm(total=self.total, initial=self.step, desc=self.stage, disable=not info.is_main,
+                   dynamic_ncols=True)
+        try:
+            for batch in loader:
+                self.step += 1
+                logs = self._train_step(batch, params, monitor)
+                bar.update(1)
+                if logs:
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items() if k.startswith("raw/")})
+                if self.step % cfg["save_every"] == 0 or self.step == self.total:
+                    self.save()
+        finally:
+            bar.close()
+            monitor.close()
+
+    def _train_step(self, batch: dict, params: list, monitor: Monitor) -> dict:
+        cfg = self.cfg
+        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        fake = self.generator(batch["raw"])
+        terms, real, fakes = generator_terms(self.kit, fake, batch, cfg)
+        values = self._reduced_values(terms)
+        grads, scales, norms = None, {}, {}
+        if all(map(math.isfinite, values.values())):
+            grads, scales, norms = generator_gradients(terms, params, cfg, self._reduce)
+        bad = [k for k, v in {**values, **norms}.items() if not math.isfinite(v)]
+        if bad:
+            self._non_finite(bad, values, batch)
+            return {}
+        for p, g in zip(params, grads):
+            p.grad = g
+        self.g_opt.step()
+        logs = {f"raw/{k}": v for k, v in values.items()}
+        logs.update({f"weighted/{k}": cfg["lambdas"].get(k, 1.0) * scales[k] * values[k] for k in values})
+        logs.update({f"dla_scale/{k}": float(s) for k, s in scales.items()})
+        logs.update({f"grad_norm/{k}": float(n) for k, n in norms.items()})
+        if self.kit.discriminators and self.step % cfg["d_every"] == 0:
+            logs.update(discriminator_step(self.kit, self.d_opts, real, fakes, cfg,
+                                           lambda m: average_param_grads(m, self.info)))
+        if self.step % cfg["log_every"] == 0 or self.step == self.total:
+            logs["lr/generator"] = self.g_opt.param_groups[0]["lr"]
+            logs.update({f"lr/D_{k}": o.param_groups[0]["lr"] for k, o in self.d_opts.items()})
+            logs["skipped_steps"] = self.skipped
+            monitor.scalars(self.step, logs)
+        if self.step % cfg["sample_every"] == 0 or self.step == self.total:
+            monitor.sample_grid(self.step, batch, fake)
+        return logs
+
+    def _reduce(self, grads: list) -> list:
+        return average_gradients(grads, self.info)
+
+    def _reduced_values(self, terms: dict) -> dict:
+        """Loss values averaged over ranks, so every rank takes the same non-finite decision."""
+        stacked = torch.stack([v.detach().float() for v in terms.values()])
+        if self.info.enabled:
+            torch.distributed.all_reduce(stacked)
+            stacked /= self.info.world_size
+        return dict(zip(terms, stacked.tolist()))
+
+    def _non_finite(self, bad: list, values: dict, batch: dict) -> None:
+        report = None
+        if self.info.is_main:
+            report = write_nonfinite_report(self.stage_dir, self.step, values, list(batch.get("name", [])),
+                                            self.generator.state_dict())
+        self.skipped += 1
+        message = (f"non-finite loss at step {self.step} in term(s) {', '.join(bad)} "
+                   f"(values {', '.join(f'{k}={values.get(k)}' for k in bad if k in values)}); "
+                   f"diagnostic in {report}; last good state {ckpt.state_path(self.stage_dir)}")
+        if self.cfg["nan_policy"] == "stop" or self.skipped > self.cfg["max_skipped_steps"]:
+            raise FloatingPointError(message)
+        tqdm.write(f"skipping: {message}")
+
+
+def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistInfo, device) -> Path:
+    stage_dir = run_dir / stage
+    state_file = ckpt.state_path(stage_dir)
+    state = ckpt.load_state(state_file) if state_file.exists() else None
+    total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
+    if state is not None and state["step"] >= total:  # finished earlier: nothing to build
+        return ckpt.generator_checkpoint_path(stage_dir, state["step"])
+    trainer = Trainer(stage, cfg, stage_dir, init_weights, info, device)
+    if state is not None:
+        trainer.restore(state)
+        if info.is_main:
+            print(f"[fit] resuming {stage} from {state_file} at step {trainer.step}/{trainer.total}")
+    elif info.is_main:
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        save_config(trainer.cfg, stage_dir / "config.json")
+    return trainer.run()
+
+
+def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path | None:
+    """The pretrained generator the main stage starts from: given, or trained here first."""
+    if cfg["stage"] == "pretrain":
+        return None
+    if cfg["pretrained_generator"]:
+        path, backbone = resolve_checkpoint(cfg["pretrained_generator"])
+        if backbone and backbone != cfg["backbone"]:
+            raise ConfigError(f"pretrained_generator {cfg['pretrained_generator']} is a {backbone} "
+                              f"checkpoint but backbone is {cfg['backbone']}")
+        return Path(path)
+    return train_stage("pretrain", cfg, run_dir, None, info, device)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = effective_config(args)
+    except ConfigError as error:
+        print(f"fit.py: {error}", file=sys.stderr)
+        return 2
+    device_kind = "cuda" if cfg["device"].startswith("cuda") or (
+        cfg["device"] == "auto" and torch.cuda.is_available()) else "cpu"
+    info = init_distributed(device_kind)
+    try:
+        device = pick_device(cfg, info)
+        run_dir = run_folder(cfg, info)
+        if info.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, run_dir / "config.json")
+            if cfg["allow_random_backbones"]:
+                print("[fit] WARNING: allow_random_backbones=True - VGG/AlexNet/ViT are RANDOM; "
+                      "results are for demos and tests only", file=sys.stderr)
+        final = train_stage(cfg["stage"], cfg, run_dir, initial_generator(cfg, run_dir, info, device),
+                            info, device)
+        if info.is_main:
+            print(f"[fit] done: {final}\n[fit] run folder: {run_dir}")
+    finally:
+        cleanup(info)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Atomic checkpoint writes and the one full training-state dict used for resume."""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """torch.save to a temp file in the same folder, fsync, then rename: a kill never leaves a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def generator_checkpoint_path(stage_dir: Path, step: int) -> Path:
+    return Path(stage_dir) / "checkpoints" / f"G_step_{step}.pth"
+
+
+def state_path(stage_dir: Path) -> Path:
+    return Path(stage_dir) / "checkpoints" / "last.pth"
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": _numpy_state_to_tensors(np.random.get_state()),
+             "python": list(random.getstate()[1]), "python_gauss": random.getstate()[2]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(_numpy_state_from_tensors(state["numpy"]))
+    random.setstate((3, tuple(state["python"]), state["python_gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# weights_only loading accepts tensors and plain containers, so numpy's state is stored as such.
+def _numpy_state_to_tensors(state) -> dict:
+    name, keys, pos, has_gauss, cached = state
+    return {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _numpy_state_from_tensors(state: dict):
+    return ("MT19937", state["keys"].numpy().astype(np.uint32), state["pos"],
+            state["has_gauss"], state["cached"])
+
+
+def load_state(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated or foreign file: say which file and why
+        raise RuntimeError(f"cannot load training state {path}: {error}") from error
+    missing = {"generator", "step", "config", "optimizers"} - set(state)
+    if missing:
+        raise RuntimeError(f"{path} is not a full training state (missing {sorted(missing)})")
+    return state

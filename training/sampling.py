@@ -1,0 +1,59 @@
+"""Batches that are a pure function of (seed, step), so a resumed run sees exactly the same data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+
+class StepBatchSampler(Sampler):
+    """Step s draws global_batch distinct random indices (seeded by seed and s); rank r takes its slice.
+
+    Like the release's chunks of random training indices, but addressable by step: no sampler state
+    has to be saved for resume, and torchrun ranks together cover the same global batch a single
+    process would draw.
+    """
+
+    def __init__(self, n_items: int, global_batch: int, seed: int, start_step: int, end_step: int,
+                 rank: int = 0, world_size: int = 1):
+        if global_batch % world_size:
+            raise ValueError(f"batch_size {global_batch} is not divisible by {world_size} processes")
+        self.n_items, self.global_batch, self.seed = n_items, global_batch, seed
+        self.start_step, self.end_step = start_step, end_step
+        self.local = global_batch // world_size
+        self.offset = rank * self.local
+
+    def indices_for_step(self, step: int) -> list[int]:
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        if self.n_items >= self.global_batch:
+            chosen = torch.randperm(self.n_items, generator=gen)[: self.global_batch]
+        else:
+            chosen = torch.randint(self.n_items, (self.global_batch,), generator=gen)
+        return chosen[self.offset: self.offset + self.local].tolist()
+
+    def __iter__(self):
+        for step in range(self.start_step, self.end_step):
+            yield self.indices_for_step(step)
+
+    def __len__(self) -> int:
+        return max(0, self.end_step - self.start_step)
+
+
+def read_index_file(path: str) -> list[int] | None:
+    if not path:
+        return None
+    text = Path(path).read_text().split()
+    try:
+        return [int(t) for t in text]
+    except ValueError as error:
+        raise ValueError(f"{path}: expected whitespace-separated integer file indices ({error})") from None
+
+
+def make_loader(dataset, cfg: dict, start_step: int, end_step: int, rank: int, world_size: int,
+                pin_memory: bool) -> DataLoader:
+    sampler = StepBatchSampler(len(dataset), cfg["batch_size"], cfg["seed"], start_step, end_step,
+                               rank, world_size)
+    workers = cfg["num_workers"]
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
+                      persistent_workers=False, prefetch_factor=4 if workers else None)

@@ -1,0 +1,165 @@
+"""The four training stages: which loss terms each uses, and one generator / discriminator step.
+
+Loss sets follow SPEC section 5:
+  pretrain       content(paired, vs demosaiced reference), MSE (vs reference), TV
+  unpaired       content(unpaired: LAB L vs reference), adv color, adv lin0, adv lin3, TV
+  paired         content(paired, vs target), LPIPS+, DISTS, TV, color, adv lin0, adv lin3
+  paired_no_adv  paired minus the adversarial terms
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+import losses
+from models import build_discriminator
+
+STAGE_TERMS = {
+    "pretrain": ("content", "mse", "tv"),
+    "unpaired": ("content", "adv_color", "adv_lin0", "adv_lin3", "tv"),
+    "paired": ("content", "lpips_plus", "dists", "tv", "color", "adv_lin0", "adv_lin3"),
+    "paired_no_adv": ("content", "lpips_plus", "dists", "tv", "color"),
+}
+STAGES = tuple(STAGE_TERMS)
+
+
+def uses_reference(stage: str) -> bool:
+    """Pretraining and unpaired training compare against the demosaiced reference."""
+    return stage in ("pretrain", "unpaired")
+
+
+def paired_data(stage: str) -> bool:
+    return stage in ("pretrain", "paired", "paired_no_adv")
+
+
+@dataclass
+class LossKit:
+    """Frozen feature networks and the discriminators a stage needs."""
+    stage: str
+    vgg: torch.nn.Module
+    texture: torch.nn.Module | None = None
+    color: torch.nn.Module | None = None
+    lpips_plus: torch.nn.Module | None = None
+    dists: torch.nn.Module | None = None
+    discriminators: dict = field(default_factory=dict)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return STAGE_TERMS[self.stage]
+
+
+def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
+    terms = STAGE_TERMS[stage]
+    random_ok = cfg["allow_random_backbones"]
+    kit = LossKit(stage=stage, vgg=losses.build_vgg19_relu54(
+        source=cfg["vgg_source"], weights_path=cfg["vgg_weights"] or None, allow_random=random_ok))
+    if "adv_lin0" in terms:
+        kit.texture = losses.build_texture_features(
+            weights_path=cfg["alexnet_weights"] or None, allow_random=random_ok,
+            normalise=cfg["normalise_features"])
+        probe = torch.zeros(1, 3, output_size, output_size)
+        with torch.no_grad():
+            map0, map3 = kit.texture(probe)
+        kit.discriminators["lin0"] = build_discriminator(
+            "texture", in_channels=map0.shape[1], feature_size=map0.shape[-1],
+            train_first_linear=cfg["train_first_linear"])
+        kit.discriminators["lin3"] = build_discriminator(
+            "texture", in_channels=map3.shape[1], feature_size=map3.shape[-1],
+            train_first_linear=cfg["train_first_linear"])
+    if "adv_color" in terms:
+        kit.color = losses.build_color_features(
+            model_name=cfg["vit_model"], weights_path=cfg["vit_weights"] or None,
+            allow_random=random_ok, normalise=cfg["normalise_features"])
+        kit.discriminators["color"] = build_discriminator("color", token_dim=kit.color.token_dim)
+    if "lpips_plus" in terms:
+        kit.lpips_plus = losses.build_lpips_plus(
+            alexnet_path=cfg["alexnet_weights"] or None, lpips_path=cfg["lpips_weights"] or None,
+            allow_random=random_ok)
+        kit.dists = losses.build_dists(vgg16_path=cfg["vgg16_weights"] or None,
+                                       dists_path=cfg["dists_weights"] or None, allow_random=random_ok)
+    for name in ("vgg", "texture", "color", "lpips_plus", "dists"):
+        module = getattr(kit, name)
+        if module is not None:
+            setattr(kit, name, module.to(device))
+    kit.discriminators = {k: d.to(device) for k, d in kit.discriminators.items()}
+    return kit
+
+
+def real_features(kit: LossKit, target: torch.Tensor) -> dict:
+    """Discriminator inputs of the real (DSLR) images; never differentiated."""
+    feats = {}
+    with torch.no_grad():
+        if kit.texture is not None:
+            feats["lin0"], feats["lin3"] = kit.texture(target)
+        if kit.color is not None:
+            feats["color"] = kit.color(target)
+    return feats
+
+
+def fake_features(kit: LossKit, fake: torch.Tensor) -> dict:
+    """Discriminator inputs of the generated images; one AlexNet pass serves both texture maps."""
+    feats = {}
+    if kit.texture is not None:
+        feats["lin0"], feats["lin3"] = kit.texture(fake)
+    if kit.color is not None:
+        feats["color"] = kit.color(fake)
+    return feats
+
+
+def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, cfg: dict):
+    """Every loss term of the stage, plus the feature maps the discriminator step reuses."""
+    terms = {}
+    if kit.stage == "pretrain":
+        goal = batch["reference"]
+        terms["content"] = losses.content_loss(kit.vgg, fake, goal, space=cfg["paired_content_space"])
+        terms["mse"] = losses.mse_loss(fake, goal)
+    elif kit.stage == "unpaired":
+        terms["content"] = losses.content_loss(kit.vgg, fake, batch["reference"], space="lab_l")
+    else:
+        goal = batch["target"]
+        terms["content"] = losses.content_loss(kit.vgg, fake, goal, space=cfg["paired_content_space"])
+        terms["lpips_plus"] = kit.lpips_plus(fake, goal)
+        terms["dists"] = kit.dists(fake, goal)
+        terms["color"] = losses.color_loss(fake, goal)
+    terms["tv"] = losses.tv_loss(fake)
+
+    real, fakes = {}, {}
+    if kit.discriminators:
+        real = real_features(kit, batch["target"])
+        fakes = fake_features(kit, fake)
+        for name, disc in kit.discriminators.items():
+            with torch.no_grad():
+                d_real = disc(real[name])
+            terms[f"adv_{name}"] = losses.relativistic_g_loss(d_real, disc(fakes[name]))
+    return {k: terms[k] for k in kit.terms}, real, {k: v.detach() for k, v in fakes.items()}
+
+
+def generator_gradients(terms: dict, params: list, cfg: dict, grad_reduce):
+    """DLA (or a plain weighted sum) -> one gradient per parameter, with per-term scales and norms."""
+    lambdas = {k: float(cfg["lambdas"].get(k, 1.0)) for k in terms}
+    if cfg["dla"]:
+        return losses.dla_gradients(terms, params, lambdas=lambdas, eps=cfg["dla_eps"],
+                                    grad_reduce=grad_reduce)
+    total = sum(lambdas[k] * v for k, v in terms.items())
+    grads = grad_reduce(list(torch.autograd.grad(total, params)))
+    return grads, {k: 1.0 for k in terms}, {}
+
+
+def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, cfg: dict,
+                       reduce_module_grads) -> dict:
+    """One update of every discriminator on the same batch, fake features detached."""
+    stats = {}
+    for name, disc in kit.discriminators.items():
+        loss, parts = losses.discriminator_step_loss(
+            disc, real[name], fakes[name], gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"discriminator '{name}' loss is {loss.item()}")
+        optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        reduce_module_grads(disc)
+        torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg["d_grad_clip"])
+        optimizers[name].step()
+        stats[f"D/{name}/loss"] = loss.item()
+        stats.update({f"D/{name}/{k}": float(v) for k, v in parts.items()})
+    return stats
