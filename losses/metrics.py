@@ -13,8 +13,8 @@ summation order of the convolution backend.
 from __future__ import annotations
 
 import math
+import re
 import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -128,34 +128,14 @@ def ms_ssim_tf(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0,
 
 # ----------------------------------------------------------------------------- LPIPS
 
-LPIPS_FILE_NAMES = ("LPIPS_v0.1_alex-df73285e.pth", "alex.pth")
-ALEXNET_FILE_NAMES = ("alexnet-owt-7be5be79.pth",)
-
-
-def _candidate_dirs() -> list[Path]:
-    import os
-    dirs = []
-    for env in ("ISP_WEIGHTS", "LPIPS_WEIGHTS"):
-        if os.environ.get(env):
-            dirs.append(Path(os.environ[env]))
-    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-    dirs += [Path("weights"), Path("pretrained") / "weights", torch_home / "hub" / "pyiqa",
-             torch_home / "hub" / "checkpoints"]
-    return dirs
-
-
-def find_weight_file(names, explicit=None) -> Path | None:
-    """The first existing file among explicit path / known directories holding one of names."""
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise FileNotFoundError(f"LPIPS weight file not found: {path}")
-        return path
-    for folder in _candidate_dirs():
-        for name in names:
-            if (folder / name).is_file():
-                return folder / name
-    return None
+def _resolve_lpips_files(lpips_path, alexnet_path):
+    """(heads file, AlexNet file) from explicit paths or the weight registry; None when absent."""
+    from .weights import MissingWeightsError, resolve_weight
+    try:
+        return resolve_weight("lpips_alex", lpips_path), resolve_weight("alexnet", alexnet_path)
+    except MissingWeightsError as err:
+        warnings.warn(f"LPIPS weights not found, the lpips column is omitted: {err}")
+        return None
 
 
 class LPIPSMetric(torch.nn.Module):
@@ -170,41 +150,41 @@ class LPIPSMetric(torch.nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _check_pair(x, y)
-        # normalize=True makes pyiqa rescale [0,1] inputs to [-1,1] as LPIPS expects.
+        # normalize=True makes pyiqa rescale [0,1] inputs to [-1,1] as LPIPS v0.1 expects.
         out = self.net(x.float(), y.float(), normalize=True)
         return out.reshape(out.shape[0], -1).mean(dim=1).double()
 
 
 def build_lpips_metric(lpips_path=None, alexnet_path=None, device="cpu") -> LPIPSMetric | None:
-    """LPIPS AlexNet v0.1 from local weights, or None (with a warning) when they are absent.
+    """LPIPS AlexNet v0.1 from local weight files, or None (with a warning) when they are absent.
 
-    lpips_path: pyiqa's full LPIPS file (backbone + linear heads) or the original linear-head file
-    ('alex.pth'); the latter also needs torchvision's AlexNet weights (alexnet_path or torch hub cache).
-    Nothing is downloaded: evaluation must be reproducible offline.
+    lpips_path: the LPIPS linear-head file (pyiqa's LPIPS_v0.1_alex-df73285e.pth); alexnet_path:
+    torchvision's AlexNet weights. Defaults come from losses.weights. Nothing is downloaded.
     """
-    lpips_file = find_weight_file(LPIPS_FILE_NAMES, lpips_path)
-    if lpips_file is None:
-        warnings.warn("LPIPS weights not found (looked for "
-                      f"{', '.join(LPIPS_FILE_NAMES)} in $ISP_WEIGHTS, ./weights, torch hub cache); "
-                      "the lpips column is omitted")
+    files = _resolve_lpips_files(lpips_path, alexnet_path)
+    if files is None:
         return None
-    from pyiqa.archs.lpips_arch import LPIPS
-    state = torch.load(lpips_file, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "params" in state:
-        state = state["params"]
-    net = LPIPS(pretrained=False, net="alex", version="0.1", pnet_rand=True)
-    if not any(k.startswith("net.") for k in state):
-        alex_file = find_weight_file(ALEXNET_FILE_NAMES, alexnet_path)
-        if alex_file is None:
-            warnings.warn(f"{lpips_file} holds only LPIPS heads and torchvision AlexNet weights "
-                          f"({ALEXNET_FILE_NAMES[0]}) are missing; the lpips column is omitted")
-            return None
-        _load_alexnet_features(net, torch.load(alex_file, map_location="cpu", weights_only=True))
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    heads_missing = [k for k in missing if k.startswith("lin")]
-    if heads_missing or unexpected:
-        raise ValueError(f"{lpips_file} is not an LPIPS AlexNet v0.1 file "
-                         f"(missing {heads_missing[:3]}, unexpected {list(unexpected)[:3]})")
+    heads_file, alex_file = files
+    from unittest import mock
+
+    import torchvision
+    from pyiqa.archs import lpips_arch
+    # pyiqa's AlexNet trunk always asks torchvision for ImageNet weights (a download); build it empty
+    # and fill it from the local file instead.
+    build_alexnet = torchvision.models.alexnet
+    with mock.patch.object(lpips_arch.models, "alexnet", lambda **_: build_alexnet(weights=None)):
+        net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1")
+    _load_alexnet_features(net, torch.load(alex_file, map_location="cpu", weights_only=True))
+    heads = torch.load(heads_file, map_location="cpu", weights_only=True)
+    if isinstance(heads, dict) and "params" in heads:
+        heads = heads["params"]
+    # The heads are reachable as linN.* and (ModuleList alias) lins.N.*; files use either name.
+    heads = {re.sub(r"^lins\.(\d+)\.", r"lin\1.", k): v for k, v in heads.items() if k.startswith("lin")}
+    expected = {k for k in net.state_dict() if re.match(r"lin\d", k)}
+    if set(heads) != expected:
+        raise ValueError(f"{heads_file}: not LPIPS AlexNet v0.1 heads (found keys {sorted(heads)[:4]}, "
+                         f"expected {sorted(expected)[:4]})")
+    net.load_state_dict(heads, strict=False)
     return LPIPSMetric(net).to(device)
 
 

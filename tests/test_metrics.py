@@ -149,8 +149,39 @@ def test_score_batch_quantizes_and_marks_small_ms_ssim():
 
 def test_lpips_absent_weights_returns_none(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ISP_WEIGHTS", raising=False)
-    monkeypatch.delenv("LPIPS_WEIGHTS", raising=False)
     with pytest.warns(UserWarning, match="LPIPS weights not found"):
         assert build_lpips_metric() is None
+
+
+def test_lpips_from_local_files_matches_manual_formula(tmp_path):
+    import torchvision
+    torch.manual_seed(0)
+    alex = torchvision.models.alexnet(weights=None).state_dict()
+    heads = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1)
+             for i, c in enumerate((64, 192, 384, 256, 256))}
+    torch.save(alex, tmp_path / "alex.pth")
+    torch.save(heads, tmp_path / "heads.pth")
+    metric = build_lpips_metric(tmp_path / "heads.pth", tmp_path / "alex.pth")
+    x, y = _pair(64, 64, seed=5)
+    x, y = x.float(), y.float()
+    # Independent LPIPS v0.1: scale to [-1,1], ImageNet shift/scale, 5 AlexNet ReLU taps,
+    # unit-normalise channels, weighted squared difference, spatial mean, sum over taps.
+    shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
+    scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
+    trunk = torchvision.models.alexnet(weights=None)
+    trunk.load_state_dict(alex)
+    taps = (1, 4, 7, 9, 11)
+
+    def features(img):
+        h, out = ((2 * img - 1) - shift) / scale, []
+        for index, layer in enumerate(trunk.features[:12]):
+            h = layer(h)
+            if index in taps:
+                out.append(h / (h.pow(2).sum(1, keepdim=True).sqrt() + 1e-10))
+        return out
+
+    with torch.no_grad():
+        expected = sum((heads[f"lin{i}.model.1.weight"] * (a - b) ** 2).sum(1).mean()
+                       for i, (a, b) in enumerate(zip(features(x), features(y))))
+    assert metric(x, y).item() == pytest.approx(expected.item(), rel=1e-4)
+    assert metric(x, x).item() == pytest.approx(0.0, abs=1e-7)
