@@ -77,3 +77,11 @@ def cached_reference(raw_path, cache_dir=None, raw=None, **demosaic_kwargs) -> n
 
 def is_cached(raw_path, cache_dir, **demosaic_kwargs) -> bool:
     return cache_entry_path(cache_dir, raw_path, demosaic_settings(**demosaic_kwargs)).is_file()
+
+
+def dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs=None, raw=None) -> np.ndarray:
+    """The reference exactly as ISPDataset and `tools.data prepare` key it: output size = the mosaic size."""
+    mosaic = read_raw(raw_path) if raw is None else raw
+    kwargs = {"white_level": white_level, "out_size": tuple(mosaic.shape), **(demosaic_kwargs or {})}
+    kwargs["method"] = method
+    return cached_reference(raw_path, cache_dir, raw=mosaic, **kwargs)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import cached_reference
+from .cache import dataset_reference
 from .errors import BadInputError
 from .layout import list_images, split_dirs, target_size_problem
 from .packing import normalise_packed, pack_bayer, rmfa_split
@@ -133,9 +133,8 @@ class ISPDataset(Dataset):
         return resize_rgb(rgb, raw_shape, self.target_resize)
 
     def _reference(self, index, raw):
-        kwargs = {"white_level": self.preset.white_level, "out_size": raw.shape, **self.demosaic_kwargs}
-        kwargs["method"] = self.reference
-        return cached_reference(self.raw_paths[index], self.cache_dir, raw=raw, **kwargs)
+        return dataset_reference(self.raw_paths[index], self.cache_dir, self.reference, self.preset.white_level,
+                                 self.demosaic_kwargs, raw=raw)
 
     def __getitem__(self, index):
         raw = read_raw(self.raw_paths[index])
