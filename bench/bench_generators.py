@@ -1,0 +1,101 @@
+"""Full-HD CPU latency of every generator: eager fp32 vs channels_last vs TorchScript-frozen vs torch.compile.
+
+Input 1x4x544x960 packed (output 1x3x1088x1920); RMFA-Net gets its 1x3x1088x1920 split input.
+Prints median ms, the network's MAC count (counted from conv shapes with forward hooks) and the
+achieved GMAC/s. Goal: Efficient ISP <= 20 ms on 2 cores.
+"""
+import argparse
+import os
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from models import GENERATORS, build_generator, generator_info
+
+
+def count_macs(net: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-accumulates of every conv/linear layer for input x (bias adds not counted)."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += output.numel() * per_output
+        elif isinstance(module, nn.Linear):
+            total += output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.inference_mode():
+        net(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def time_ms(fn, x, repeats: int, warmup: int = 2) -> float:
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def variants(net: nn.Module, x: torch.Tensor, use_compile: bool):
+    """(label, callable, input) for each execution mode; a mode that fails to build is reported."""
+    yield "eager fp32", net, x
+    cl_net = build_generator_like(net).to(memory_format=torch.channels_last)
+    yield "channels_last", cl_net, x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(net, x[..., :64, :64])))
+    yield "jit.freeze+optimize_for_inference", frozen, x
+    if use_compile:
+        yield "torch.compile", torch.compile(net), x
+        yield "torch.compile channels_last", torch.compile(cl_net), x.contiguous(memory_format=torch.channels_last)
+
+
+def build_generator_like(net: nn.Module) -> nn.Module:
+    clone = type(net)()
+    clone.load_state_dict(net.state_dict())
+    return clone.eval()
+
+
+def full_hd_input(name: str) -> torch.Tensor:
+    if generator_info(name)["input_kind"] == "packed4":
+        return torch.rand(1, 4, 544, 960)
+    return torch.rand(1, 3, 1088, 1920)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbones", nargs="+", default=["efficient_isp", "robust_isp", "srcnn", "rmfa_tiny"],
+                        choices=sorted(GENERATORS))
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to build)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"threads={args.threads} load_avg={os.getloadavg()[0]:.2f} torch={torch.__version__}")
+    print(f"{'backbone':14s} {'mode':36s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s}")
+    for name in args.backbones:
+        torch.manual_seed(0)
+        net = build_generator(name).eval()
+        x = full_hd_input(name)
+        gmac = count_macs(net, x) / 1e9
+        for label, fn, inp in variants(net, x, not args.no_compile):
+            try:
+                ms = time_ms(fn, inp, args.repeats)
+            except Exception as err:  # torch.compile needs a C++ toolchain; report, don't crash
+                print(f"{name:14s} {label:36s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
+                continue
+            print(f"{name:14s} {label:36s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
