@@ -1,0 +1,153 @@
+"""inference.py / process_set.py / tools.best on a tiny synthetic run with generated checkpoints."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import inference
+import process_set
+from tools import best
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = (10, 20, 30, 40)
+
+
+@pytest.fixture()
+def tiny_run(tmp_path, tiny_fujifilm_root):
+    """A run folder (with a space and a quote in its name, to exercise shell quoting)."""
+    from models import build_generator
+    run = tmp_path / "run it's"
+    (run / "checkpoints").mkdir(parents=True)
+    for step in STEPS:
+        torch.manual_seed(step)
+        torch.save(build_generator("efficient_isp").state_dict(), run / "checkpoints" / f"G_step_{step}.pth")
+    (run / "config.json").write_text(json.dumps(
+        {"backbone": "efficient_isp", "dataset": "fujifilm", "data_root": str(tiny_fujifilm_root)}))
+    return run
+
+
+def _summary(csv_path):
+    rows = list(csv.DictReader(open(csv_path)))
+    assert rows[-1]["file"] == "mean"
+    return rows
+
+
+def test_checkpoint_step_and_remainder_selection():
+    paths = [Path(f"G_step_{s}.pth") for s in (0, 10, 20, 30, 40, 50)]
+    assert inference.checkpoint_step("x/Efficient_ISP_unpaired_step_27220.pth") == 27220
+    chosen = inference.select_by_remainder(paths, 20, 10)
+    assert [p.name for p in chosen] == ["G_step_10.pth", "G_step_30.pth", "G_step_50.pth"]
+    with pytest.raises(ValueError):
+        inference.select_by_remainder(paths, 20, 20)
+
+
+def test_inference_values_remainder_and_resume(tiny_run, tiny_fujifilm_root, capsys):
+    from data import ISPDataset
+    from losses.metrics import psnr, quantize_8bit, ssim_tf
+    from models import load_generator
+    assert inference.main(["--run", str(tiny_run), "--mod", "20", "--rem", "0", "--quiet", "--no-lpips"]) == 0
+    out = tiny_run / "eval_val"
+    assert sorted(p.name for p in out.glob("*.csv")) == ["G_step_20.csv", "G_step_40.csv"]
+    rows = _summary(out / "G_step_20.csv")
+    assert len(rows) == 4 and {r["step"] for r in rows} == {"20"}
+    # Independent recomputation of one image's scores.
+    ds = ISPDataset(tiny_fujifilm_root, "fujifilm", "val", input_kind="packed4")
+    sample = ds[1]
+    model = load_generator(tiny_run / "checkpoints" / "G_step_20.pth", "efficient_isp")
+    with torch.no_grad():
+        pred = quantize_8bit(model(sample["raw"][None]))
+    row = next(r for r in rows if r["file"] == sample["name"])
+    assert float(row["psnr"]) == pytest.approx(psnr(pred, sample["target"][None]).item(), rel=1e-6)
+    assert float(row["ssim"]) == pytest.approx(ssim_tf(pred, sample["target"][None]).item(), rel=1e-6)
+    per_image = [float(r["psnr"]) for r in rows[:-1]]
+    assert float(rows[-1]["psnr"]) == pytest.approx(sum(per_image) / 3)
+    # Interrupted sweep: one CSV lost; the rerun scores only the missing one and the rest of the run.
+    (out / "G_step_40.csv").unlink()
+    kept = (out / "G_step_20.csv").stat().st_mtime_ns
+    capsys.readouterr()
+    assert inference.main(["--run", str(tiny_run), "--quiet", "--no-lpips"]) == 0
+    assert "1 already scored, 3 to score" in capsys.readouterr().out
+    assert (out / "G_step_20.csv").stat().st_mtime_ns == kept
+    assert len(list(out.glob("G_step_*.csv"))) == 4
+
+
+def test_broken_checkpoint_reported_and_skipped(tiny_run, capsys):
+    (tiny_run / "checkpoints" / "G_step_50.pth").write_bytes(b"truncated")
+    code = inference.main(["--run", str(tiny_run), "--quiet", "--no-lpips"])
+    assert code == 1
+    out = tiny_run / "eval_val"
+    assert len(list(out.glob("G_step_*.csv"))) == 4
+    assert "G_step_50.pth" in (out / "failed.csv").read_text()
+    assert "FAILED" in capsys.readouterr().err
+
+
+def test_process_set_plan_quotes_paths(tiny_run, capsys):
+    assert process_set.main(["--n", "40", "--step", "10", "--run", str(tiny_run), "--dry-run",
+                             "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    sessions = [line.split()[2] for line in text.splitlines() if line.startswith("[tmux]")]
+    assert len(sessions) == 4 and len(set(sessions)) == 4
+    assert all(s.endswith(f"_r{r}") for s, r in zip(sessions, (0, 10, 20, 30)))
+    assert "'\"'\"'" in text  # the quote in the run name went through shlex.quote
+    other = process_set.session_prefix(str(tiny_run.parent / "other"), 40, 10, "val")
+    assert not sessions[0].startswith(other)
+
+
+def _run_process_set(run, *extra):
+    cmd = [sys.executable, str(REPO / "process_set.py"), "--n", "20", "--step", "10", "--run", str(run),
+           "--device", "cpu", *extra, "--", "--no-lpips"]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
+
+
+def _assert_all_scored(run):
+    csvs = sorted((run / "eval_val").glob("G_step_*.csv"))
+    assert [p.stem for p in csvs] == [f"G_step_{s}" for s in STEPS]
+    for path in csvs:
+        assert float(_summary(path)[-1]["psnr"]) > 0
+
+
+def test_process_set_subprocess_workers(tiny_run):
+    result = _run_process_set(tiny_run, "--no-tmux")
+    assert result.returncode == 0, result.stdout + result.stderr
+    _assert_all_scored(tiny_run)
+    assert len(list((tiny_run / "eval_val" / "logs").glob("*.log"))) == 2
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+def test_process_set_tmux_workers(tiny_run):
+    result = _run_process_set(tiny_run, "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("started tmux session") == 2
+    _assert_all_scored(tiny_run)
+
+
+def _fake_csv(folder, step, psnr_value, lpips_value):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"G_step_{step}.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "step", "psnr", "ssim", "lpips", "checkpoint"])
+        writer.writerow(["0", step, psnr_value + 1, 0.5, lpips_value, f"ck{step}"])
+        writer.writerow(["mean", step, psnr_value, 0.4, lpips_value, f"ck{step}"])
+
+
+def test_best_selection_and_plot(tmp_path, capsys):
+    for step, p, lp in ((10, 20.0, 0.30), (20, 22.5, 0.25), (30, 21.0, 0.10), (40, 19.0, 0.40)):
+        _fake_csv(tmp_path / ("a" if step < 30 else "b"), step, p, lp)
+    rows = best.merge([tmp_path])
+    assert [r["step"] for r in rows] == [10, 20, 30, 40]
+    assert [r["step"] for r in best.top_k(rows, "psnr", 2)] == [20, 30]
+    assert best.top_k(rows, "lpips", 1)[0]["step"] == 30  # lower is better
+    plot = tmp_path / "curves.png"
+    assert best.main([str(tmp_path), "--top", "2", "--plot", str(plot), "--merged", str(tmp_path / "m.csv")]) == 0
+    text = capsys.readouterr().out
+    assert text.index("ck20") < text.index("ck30") and "ck10" not in text
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 2000
+    merged = list(csv.DictReader(open(tmp_path / "m.csv")))
+    assert [m["psnr"] for m in merged] == ["20.0", "22.5", "21.0", "19.0"]
+    with pytest.raises(SystemExit):
+        best.top_k(rows, "ms_ssim", 1)
