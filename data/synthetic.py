@@ -133,6 +133,13 @@ def _size_pair(size, default, scale):
     return (int(raw_h), int(raw_w)), (int(raw_h) * scale, int(raw_w) * scale)
 
 
+def _refuse_foreign_folder(root: Path) -> None:
+    """Old synthetic files are replaced, but a non-empty folder without our manifest may be real data: refuse."""
+    if root.is_dir() and any(root.iterdir()) and not (root / "synthetic.json").is_file():
+        raise BadInputError(f"{root}: folder exists, is not empty and holds no synthetic.json; "
+                            "refusing to overwrite what may be a real dataset (choose an empty folder)")
+
+
 def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed=0, progress=False) -> Path:
     """Write a synthetic dataset in the real layout at root; size = RAW side (int or (h, w)). Returns root."""
     preset = get_preset(layout)
@@ -146,6 +153,7 @@ def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed
     manifest = {"layout": preset.name, "seed": seed, "raw_size": raw_hw, "target_size": target_hw,
                 "bands": bands, "samples": {}}
     jobs = [(split, index) for split in preset.splits for index in range(int(counts.get(split, 0)))]
+    _refuse_foreign_folder(root)
     for split in preset.splits:
         for folder in (preset.raw_dir, preset.target_dir):
             shutil.rmtree(root / split / folder, ignore_errors=True)  # no stale files from a previous run

@@ -2,8 +2,9 @@
 import json
 
 import numpy as np
+import pytest
 
-from data import check_dataset, demosaic_reference, make_synthetic_dataset, pack_bayer, read_raw, read_rgb
+from data import BadInputError, check_dataset, demosaic_reference, make_synthetic_dataset, pack_bayer, read_raw, read_rgb
 
 
 def _file_bytes(root):
@@ -18,6 +19,19 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     files_a, files_b, files_c = _file_bytes(a), _file_bytes(b), _file_bytes(c)
     assert len(files_a) == 2 * 4 + 1 and files_a == files_b
     assert files_a["train/mediatek_raw/0.png"] != files_c["train/mediatek_raw/0.png"]
+    # Regenerating in place with fewer images leaves no stale files behind.
+    make_synthetic_dataset(a, "fujifilm", counts={"train": 1}, size=32, seed=3)
+    assert sorted(p.name for p in (a / "train" / "mediatek_raw").iterdir()) == ["0.png"]
+    assert not (a / "val" / "mediatek_raw").exists()
+
+
+def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
+    real = tmp_path / "real"
+    (real / "train" / "mediatek_raw").mkdir(parents=True)
+    (real / "train" / "mediatek_raw" / "0.png").write_bytes(b"precious")
+    with pytest.raises(BadInputError, match="refusing to overwrite"):
+        make_synthetic_dataset(real, "fujifilm", counts={"train": 1}, size=32)
+    assert (real / "train" / "mediatek_raw" / "0.png").read_bytes() == b"precious"
 
 
 def test_fujifilm_layout(tiny_fujifilm_root):
