@@ -1,11 +1,9 @@
 """ISPDataset on the tiny synthetic datasets: shapes, exact values, resizing, references, unpaired sampling."""
 import numpy as np
-import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from data import (DATASET_PRESETS, ISPDataset, cached_reference, demosaic_reference, normalise_packed, pack_bayer,
-                  read_raw, read_rgb, rmfa_split)
+from data import ISPDataset, demosaic_reference, normalise_packed, pack_bayer, read_raw, read_rgb, rmfa_split
 
 
 def test_fujifilm_sample_values_match_manual_pipeline(tiny_fujifilm_root):
