@@ -89,10 +89,10 @@ def build_texture_features(weights_path: Optional[Union[str, Path]] = None, allo
     """Frozen AlexNet trunk (LPIPS+ slices) -> (map0, map3). normalise=True selects LPIPS input scaling
     (input_scaling overrides it). weights_path: alexnet-owt-7be5be79.pth (default location) or an LPIPS
     file that includes the trunk."""
+    path = None if allow_random else resolve_weight("alexnet", weights_path)  # fail fast
     model = TextureFeatures(input_scaling or ("lpips" if normalise else "none"))
     if allow_random:
         warn_random("AlexNet texture trunk (LPIPS+)")
     else:
-        path = resolve_weight("alexnet", weights_path)
         load_checked(model, trunk_state_from_file(load_state_file(path), 4, str(path)), str(path))
     return model.freeze()

@@ -5,6 +5,7 @@ own files with strict=False. Here the trunks are built without any download and 
 with explicit key and shape checks: trunk from the torchvision file, heads from the pyiqa file.
 """
 import contextlib
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Dict, Optional, Union
@@ -46,6 +47,16 @@ def _assemble(net: torch.nn.Module, trunk: Dict[str, torch.Tensor], heads: Dict[
     net.load_state_dict(state, strict=True)
 
 
+def _with_lins_aliases(heads: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """pyiqa's LPIPS registers each head twice (linK and lins.K); files hold linK only."""
+    out = dict(heads)
+    for key, value in heads.items():
+        match = re.match(r"lin(\d+)\.(.*)", key)
+        if match:
+            out[f"lins.{match.group(1)}.{match.group(2)}"] = value
+    return out
+
+
 def _torchvision_trunk(net: torch.nn.Module, tv_state: Dict[str, torch.Tensor], prefix_depth: int) -> Dict:
     """Map 'features.I.*' of a torchvision file onto net's '<slice>.I.*' (prefix_depth names before I)."""
     out = {}
@@ -82,21 +93,22 @@ class DISTSLoss(FrozenExtractor):
 
 def build_lpips_plus(alexnet_path: PathLike = None, lpips_path: PathLike = None,
                      allow_random: bool = False) -> LPIPSPlusLoss:
+    if not allow_random:  # fail fast, before building anything
+        trunk_file = resolve_weight("alexnet", alexnet_path)
+        heads_file = resolve_weight("lpips_alex", lpips_path)
     from pyiqa.archs import lpips_arch
     with _no_download_trunks(lpips_arch):
         net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1", semantic_weight_layer=2)
     if allow_random:
         warn_random("LPIPS+ loss (AlexNet trunk and linear heads)")
     else:
-        trunk_file = resolve_weight("alexnet", alexnet_path)
-        heads_file = resolve_weight("lpips_alex", lpips_path)
         heads = _strip_module_prefix(load_state_file(heads_file))
         if not any(k.startswith("lin") for k in heads):
             raise WeightsMismatchError(f"{heads_file} holds no LPIPS linear heads ('linK.model.1.weight')")
         trunk = _torchvision_trunk(net, load_state_file(trunk_file), prefix_depth=2)
         heads_trunk = {k: v for k, v in heads.items() if k.startswith("net.")}
         trunk.update(heads_trunk)  # an LPIPS file carrying its own trunk wins, as in pyiqa
-        _assemble(net, trunk, {k: v for k, v in heads.items() if k.startswith("lin")},
+        _assemble(net, trunk, _with_lins_aliases({k: v for k, v in heads.items() if k.startswith("lin")}),
                   ("scaling_layer.",), f"{trunk_file} + {heads_file}")
         unknown = sorted(k for k in heads if not k.startswith(("lin", "net.", "scaling_layer.")))
         if unknown:
@@ -105,14 +117,15 @@ def build_lpips_plus(alexnet_path: PathLike = None, lpips_path: PathLike = None,
 
 
 def build_dists(vgg16_path: PathLike = None, dists_path: PathLike = None, allow_random: bool = False) -> DISTSLoss:
+    if not allow_random:  # fail fast, before building anything
+        trunk_file = resolve_weight("vgg16", vgg16_path)
+        heads_file = resolve_weight("dists", dists_path)
     from pyiqa.archs import dists_arch
     with _no_download_trunks(dists_arch):
         net = dists_arch.DISTS(pretrained=False)
     if allow_random:
         warn_random("DISTS loss (VGG-16 trunk and alpha/beta)")
     else:
-        trunk_file = resolve_weight("vgg16", vgg16_path)
-        heads_file = resolve_weight("dists", dists_path)
         heads = _strip_module_prefix(load_state_file(heads_file))
         unknown = sorted(set(heads) - {"alpha", "beta"})
         if unknown or not {"alpha", "beta"} <= set(heads):

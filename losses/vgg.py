@@ -59,35 +59,45 @@ class VGG19Relu54(FrozenExtractor):
         return self.features((x - self.mean) / self.std)
 
 
-def _mat_field(record, *names):
-    for name in names:
-        if hasattr(record, name):
-            return getattr(record, name)
-    return None
+def _unwrap(value):
+    """scipy.io wraps every MATLAB cell/struct/string in 1x1 arrays; peel them off."""
+    while isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
+        value = value.flat[0]
+    return value
+
+
+def _mat_text(value) -> str:
+    value = _unwrap(value)
+    return str(value.flat[0]) if isinstance(value, np.ndarray) and value.size else str(value)
 
 
 def read_matconvnet_convs(path: Union[str, Path]) -> Dict[str, tuple]:
-    """name -> (weight (Cout, Cin, kH, kW), bias (Cout,)) of every conv layer in a MatConvNet SimpleNN .mat."""
+    """name -> (weight (Cout, Cin, kH, kW), bias (Cout,)) of every conv layer in a MatConvNet SimpleNN .mat
+    ('layers' cell array of structs with fields name, type, weights = {filters, biases})."""
     import scipy.io
     path = Path(path)
     try:
-        data = scipy.io.loadmat(str(path), squeeze_me=True, struct_as_record=False, variable_names=["layers"])
+        # No squeeze_me: it would drop the singleton dimensions of 1x1 kernels.
+        data = scipy.io.loadmat(str(path), struct_as_record=False, variable_names=["layers"])
     except Exception as exc:  # noqa: BLE001 - any unreadable file becomes one clear error
         raise WeightsMismatchError(f"cannot read MatConvNet file {path}: {exc}") from exc
     if "layers" not in data:
         raise WeightsMismatchError(f"{path} has no 'layers' cell array (not a MatConvNet SimpleNN model)")
     convs = {}
-    for layer in np.atleast_1d(data["layers"]):
-        if str(_mat_field(layer, "type")) != "conv":
+    for cell in np.asarray(data["layers"]).ravel():
+        layer = _unwrap(cell)
+        if _mat_text(getattr(layer, "type", "")) != "conv":
             continue
-        weights = _mat_field(layer, "weights")
-        weight, bias = (weights[0], weights[1]) if weights is not None else (layer.filters, layer.biases)
+        if hasattr(layer, "weights"):
+            pair = np.asarray(layer.weights).ravel()
+            weight, bias = pair[0], pair[1]
+        else:  # MatConvNet beta releases stored filters and biases as separate fields
+            weight, bias = layer.filters, layer.biases
         weight = np.asarray(weight, dtype=np.float32)
-        if weight.ndim == 3:  # squeeze_me drops a trailing Cout of 1
-            weight = weight[..., None]
+        weight = weight.reshape(weight.shape + (1,) * (4 - weight.ndim))  # MATLAB drops trailing singletons
         # MatConvNet layout H x W x Cin x Cout -> PyTorch Cout x Cin x H x W (both cross-correlate).
-        convs[str(layer.name)] = (torch.from_numpy(weight.transpose(3, 2, 0, 1).copy()),
-                                  torch.from_numpy(np.asarray(bias, dtype=np.float32).reshape(-1).copy()))
+        convs[_mat_text(layer.name)] = (torch.from_numpy(weight.transpose(3, 2, 0, 1).copy()),
+                                        torch.from_numpy(np.asarray(bias, dtype=np.float32).reshape(-1).copy()))
     return convs
 
 
@@ -107,14 +117,15 @@ def matconvnet_vgg19_state(path: Union[str, Path]) -> Dict[str, torch.Tensor]:
 def build_vgg19_relu54(source: str = "matconvnet", weights_path: Optional[Union[str, Path]] = None,
                        allow_random: bool = False) -> VGG19Relu54:
     """Frozen VGG-19 up to relu5_4 with the weights and preprocessing of `source`."""
+    if source not in ("matconvnet", "torchvision"):
+        raise ValueError(f"VGG source must be 'matconvnet' or 'torchvision', got {source!r}")
+    path = None if allow_random else resolve_weight(f"vgg19_{source}", weights_path)  # fail fast
     model = VGG19Relu54(source)
     if allow_random:
         warn_random(f"VGG-19 content network ({source})")
     elif source == "matconvnet":
-        path = resolve_weight("vgg19_matconvnet", weights_path)
         load_checked(model, matconvnet_vgg19_state(path), str(path))
     else:
-        path = resolve_weight("vgg19_torchvision", weights_path)
         state = load_state_file(path)
         load_checked(model, state, str(path), ignore=("classifier.",) + _beyond_relu54())
     return model.freeze()

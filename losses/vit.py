@@ -43,15 +43,16 @@ def build_color_features(model_name: str = DEFAULT_VIT, weights_path: Optional[U
                          allow_random: bool = False, normalise: bool = False) -> ColorFeatures:
     """Frozen timm ViT token extractor. Weights: weights_path (.safetensors or .pth timm state_dict), else
     timm's Hugging Face cache for vit_base_patch16_224; other model names need weights_path."""
+    if not allow_random:  # fail fast, before building anything
+        if weights_path is None and model_name != DEFAULT_VIT:
+            raise MissingWeightsError(f"no weights for ViT '{model_name}': pass weights_path (a timm state_dict "
+                                      f"file) or use {DEFAULT_VIT}, whose file `python -m tools.weights download` fetches")
+        path = resolve_weight("vit_base", weights_path)
     import timm
     vit = timm.create_model(model_name, pretrained=False, num_classes=0)
     if allow_random:
         warn_random(f"ViT color features ({model_name})")
     else:
-        if weights_path is None and model_name != DEFAULT_VIT:
-            raise MissingWeightsError(f"no weights for ViT '{model_name}': pass weights_path (a timm state_dict "
-                                      f"file) or use {DEFAULT_VIT}, whose file `python -m tools.weights download` fetches")
-        path = resolve_weight("vit_base", weights_path)
         # The classifier head is not part of the feature extractor (num_classes=0).
         load_checked(vit, load_state_file(path), str(path), ignore=("head.",))
     return ColorFeatures(vit, normalise).freeze()

@@ -1,0 +1,96 @@
+"""Pretrained weight files: `check` prints a present/missing table, `download` fetches missing files
+through the owning libraries' own download functions (torch.hub, pyiqa, huggingface_hub).
+
+    python -m tools.weights check
+    python -m tools.weights download [--only NAME ...]
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from losses.weights import WEIGHT_FILES, WeightFile, expected_path, resolve_weight, weight_directory, weight_status
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024.0
+    return str(size)
+
+
+def status_table() -> str:
+    rows = [("name", "status", "size", "file", "location", "used for")]
+    for name, path in weight_status().items():
+        entry = WEIGHT_FILES[name]
+        shown = path if path is not None else expected_path(name)
+        rows.append((name, "present" if path else "MISSING", _human(entry.size_bytes), entry.file, str(shown),
+                     entry.used_for))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+    return "\n".join(lines)
+
+
+def download_one(entry: WeightFile) -> Path:
+    """Fetch one file into the directory its library reads from; returns the path."""
+    if entry.location == "hf_hub":
+        from huggingface_hub import hf_hub_download
+        return Path(hf_hub_download(repo_id=entry.hf_repo, filename=entry.file))
+    directory = weight_directory(entry)
+    directory.mkdir(parents=True, exist_ok=True)
+    if entry.location == "pyiqa":
+        from pyiqa.utils.download_util import load_file_from_url
+        return Path(load_file_from_url(entry.url, model_dir=str(directory), file_name=entry.file))
+    import torch.hub
+    target = directory / entry.file
+    # torch.hub writes to a temporary file and moves it into place, so a failed download leaves nothing.
+    hash_prefix = entry.file.rsplit("-", 1)[-1].split(".")[0] if entry.location == "torch_checkpoints" else None
+    torch.hub.download_url_to_file(entry.url, str(target), hash_prefix=hash_prefix, progress=True)
+    return target
+
+
+def download(names: List[str]) -> int:
+    failures = 0
+    for name in names:
+        entry = WEIGHT_FILES[name]
+        try:
+            print(f"{name}: present at {resolve_weight(name)}")
+            continue
+        except FileNotFoundError:
+            pass
+        try:
+            print(f"{name}: downloading {entry.url}")
+            print(f"{name}: saved {download_one(entry)}")
+        except Exception as exc:  # noqa: BLE001 - report every file, then fail at the end
+            failures += 1
+            print(f"{name}: FAILED ({type(exc).__name__}: {exc}). Put {entry.file} into "
+                  f"{weight_directory(entry)} by hand (source {entry.url}).", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.weights", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="print a present/missing table of every weight file")
+    dl = sub.add_parser("download", help="download missing weight files (needs network)")
+    dl.add_argument("--only", nargs="+", choices=sorted(WEIGHT_FILES), metavar="NAME",
+                    help=f"only these files (default: all): {', '.join(sorted(WEIGHT_FILES))}")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.command == "check":
+        print(status_table())
+        missing = [n for n, p in weight_status().items() if p is None]
+        if missing:
+            print(f"\n{len(missing)} missing; fetch with `python -m tools.weights download` "
+                  f"(or --only {' '.join(missing)}).")
+        return 0
+    return download(args.only or list(WEIGHT_FILES))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
