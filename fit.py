@@ -219,6 +219,8 @@ class Trainer:
 def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistInfo, device) -> Path:
     stage_dir = run_dir / stage
     state_file = ckpt.state_path(stage_dir)
+    if info.is_main:
+        ckpt.remove_stale_temp_files(state_file.parent)
     state = ckpt.load_state(state_file) if state_file.exists() else None
     total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
     if state is not None and state["step"] >= total:  # finished earlier: nothing to build

@@ -27,6 +27,14 @@ def atomic_save(obj, path: str | Path) -> None:
         raise
 
 
+def remove_stale_temp_files(folder: Path) -> int:
+    """Temp files of a write interrupted by a kill; they were never renamed, so nothing refers to them."""
+    stale = list(Path(folder).glob(".*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def generator_checkpoint_path(stage_dir: Path, step: int) -> Path:
     return Path(stage_dir) / "checkpoints" / f"G_step_{step}.pth"
 
