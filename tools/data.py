@@ -15,12 +15,9 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-DEFAULT_CACHE_SUBDIR = Path(".cache") / "demosaic"
-
-
-def default_cache_dir(root) -> Path:
-    """Where `prepare` (and, unless told otherwise, training) keeps the demosaic cache of a dataset."""
-    return Path(root) / DEFAULT_CACHE_SUBDIR
+# Same default as config.py's cache_dir, so `prepare` fills the cache that training reads. Entries are keyed by
+# the RAW file's absolute path, size and mtime plus the settings, so one cache serves every dataset.
+DEFAULT_CACHE_DIR = Path(".cache") / "demosaic"
 
 
 def cmd_synth(args) -> int:
@@ -63,7 +60,7 @@ def cmd_prepare(args) -> int:
     from data.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
-    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir(args.root)
+    cache_dir = Path(args.cache_dir)
     white_level = preset.white_level if args.white_level is None else args.white_level
     raw_dir, _ = split_dirs(args.root, args.split, preset)
     raws = list_images(raw_dir, preset.raw_ext)
@@ -132,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_args(prepare)
     prepare.add_argument("--split", default="train")
     prepare.add_argument("--method", default="menon", choices=["menon", "opencv"])
-    prepare.add_argument("--cache-dir", default=None, help=f"default <root>/{DEFAULT_CACHE_SUBDIR}")
+    prepare.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR),
+                         help="default %(default)s (relative to the current folder, as in config.py)")
     prepare.add_argument("--indices", default=None, help="text file of stems to prepare (default: whole split)")
     prepare.add_argument("--white-level", type=float, default=None, help="default: the preset's white level")
     prepare.add_argument("--wb-gains", type=float, nargs=3, default=None, help="default 1.6 1.2 1.4")
