@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from losses.metrics import build_lpips_metric, score_batch
+from losses.metrics import METRIC_NAMES, build_lpips_metric, score_batch
 
 STEP_PATTERN = re.compile(r"step_?(\d+)")
 SUMMARY_NAME = "mean"
@@ -114,7 +114,8 @@ def load_eval_data(data_root, dataset: str, split: str, input_kind: str, batch_s
 
 
 @torch.no_grad()
-def evaluate_model(model, data: EvalData, device="cpu", quantize: bool = True, lpips=None) -> list[dict]:
+def evaluate_model(model, data: EvalData, device="cpu", quantize: bool = True, lpips=None,
+                   metrics=None) -> list[dict]:
     """Per-image metric rows {file, psnr, ssim, ms_ssim[, lpips]} for one generator."""
     model = model.to(device).eval()
     rows, position = [], 0
@@ -124,7 +125,7 @@ def evaluate_model(model, data: EvalData, device="cpu", quantize: bool = True, l
         if output.shape != target.shape:
             raise ValueError(f"generator output {tuple(output.shape)} does not match targets "
                              f"{tuple(target.shape)}: wrong --backbone or --dataset?")
-        scores = score_batch(output, target, quantize=quantize, lpips=lpips)
+        scores = score_batch(output, target, quantize=quantize, lpips=lpips, metrics=metrics)
         for i in range(output.shape[0]):
             rows.append({"file": data.names[position + i], **{k: v[i].item() for k, v in scores.items()}})
         position += output.shape[0]
@@ -162,12 +163,12 @@ def csv_path_for(checkpoint: Path, out_dir: Path | None, split: str) -> Path:
 
 
 def score_checkpoint(path: Path, backbone: str, data: EvalData, csv_path: Path, device="cpu",
-                     quantize: bool = True, lpips=None) -> dict:
+                     quantize: bool = True, lpips=None, metrics=None) -> dict:
     """Load, evaluate and write one checkpoint's CSV; returns its summary row."""
     from models import load_generator
     model = load_generator(path, backbone, map_location="cpu")
     step = checkpoint_step(path)
-    rows = evaluate_model(model, data, device=device, quantize=quantize, lpips=lpips)
+    rows = evaluate_model(model, data, device=device, quantize=quantize, lpips=lpips, metrics=metrics)
     summary = {"file": SUMMARY_NAME, **summarise(rows)}
     table = [{"file": r["file"], "step": step, **{k: v for k, v in r.items() if k != "file"}} for r in rows]
     table.append({"file": SUMMARY_NAME, "step": step, **{k: v for k, v in summary.items() if k != "file"}})
@@ -245,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quantize", action="store_true", help="score raw float outputs, not 8-bit ones")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 weight file (else searched; column omitted)")
     p.add_argument("--no-lpips", action="store_true", help="skip LPIPS even when weights are present")
+    p.add_argument("--metrics", default=",".join(METRIC_NAMES),
+                   help="comma list of metrics (default all); 'psnr' alone makes a fast selection sweep "
+                        "(the release picked checkpoints by validation PSNR)")
     p.add_argument("--rescore", action="store_true", help="score even checkpoints that already have a CSV")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -267,20 +271,25 @@ def main(argv=None) -> int:
     data = load_eval_data(settings["data_root"], settings["dataset"], args.split, input_kind,
                           args.batch_size, args.limit, args.num_workers, progress=not args.quiet)
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
-    lpips = None if args.no_lpips else build_lpips_metric(args.lpips_weights, device=args.device)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = sorted(set(metrics) - set(METRIC_NAMES))
+    if unknown:
+        raise SystemExit(f"inference.py: unknown --metrics {unknown}; choose from {METRIC_NAMES}")
+    lpips = None
+    if "lpips" in metrics and not args.no_lpips:
+        lpips = build_lpips_metric(args.lpips_weights, device=args.device)
     failures = 0
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):
         try:
             summary = score_checkpoint(path, settings["backbone"], data, csv_file, args.device,
-                                       not args.no_quantize, lpips)
+                                       not args.no_quantize, lpips, metrics)
         except Exception as err:  # a broken checkpoint must not stop the sweep
             failures += 1
             _record_failure(csv_file, path, err)
             print(f"FAILED {path}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             continue
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in summary.items()
-                            if k not in ("file", "step", "checkpoint"))
-        tqdm.write(f"{path.name}  step {summary['step']}  {metrics}")
+        line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in ("file", "step", "checkpoint"))
+        tqdm.write(f"{path.name}  step {summary['step']}  {line}")
     print(f"done: {len(pending) - failures} scored, {failures} failed", flush=True)
     return 1 if failures else 0
 

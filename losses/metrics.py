@@ -223,23 +223,34 @@ def _load_alexnet_features(net: torch.nn.Module, alex_state: dict) -> None:
 # ----------------------------------------------------------------------------- batch scoring
 
 def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: bool = True,
-                lpips: LPIPSMetric | None = None, ms_ssim: bool | None = None) -> dict:
-    """All metrics of one batch as {name: (B,) float64 CPU tensor}.
+                lpips: LPIPSMetric | None = None, ms_ssim: bool | None = None, metrics=None) -> dict:
+    """Metrics of one batch as {name: (B,) float64 CPU tensor}, in METRIC_NAMES order.
 
     quantize: clamp + 8-bit round the prediction first, as the release saved PNGs before scoring.
     ms_ssim: None = compute when the images are large enough for TF's five scales, else NaN.
+    metrics: subset of METRIC_NAMES to compute (None = all available; lpips needs the module).
     """
     _check_pair(pred, target)
+    wanted = set(METRIC_NAMES if metrics is None else metrics)
+    unknown = wanted - set(METRIC_NAMES)
+    if unknown:
+        raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {METRIC_NAMES}")
     if quantize:
         pred = quantize_8bit(pred)
-    scores = {"psnr": psnr(pred, target)}
-    big_enough = min(pred.shape[-2:]) >= ms_ssim_min_size()
-    if ms_ssim or (ms_ssim is None and big_enough):
-        scores["ms_ssim"], scores["ssim"] = _ms_ssim_and_ssim(pred, target)
-    else:
+    scores = {}
+    if "psnr" in wanted:
+        scores["psnr"] = psnr(pred, target)
+    if "ms_ssim" in wanted:
+        big_enough = min(pred.shape[-2:]) >= ms_ssim_min_size()
+        if ms_ssim or (ms_ssim is None and big_enough):
+            scores["ms_ssim"], first_scale_ssim = _ms_ssim_and_ssim(pred, target)
+            if "ssim" in wanted:
+                scores["ssim"] = first_scale_ssim
+        else:
+            scores["ms_ssim"] = torch.full((pred.shape[0],), math.nan, dtype=torch.float64)
+    if "ssim" in wanted and "ssim" not in scores:
         scores["ssim"] = ssim_tf(pred, target)
-        scores["ms_ssim"] = torch.full((pred.shape[0],), math.nan, dtype=torch.float64)
-    if lpips is not None:
+    if "lpips" in wanted and lpips is not None:
         scores["lpips"] = lpips(pred, target)
     ordered = [name for name in METRIC_NAMES if name in scores]
     return {k: scores[k].detach().double().cpu() for k in ordered}
