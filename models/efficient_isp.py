@@ -25,12 +25,14 @@ class ThreeConvShuffleISP(nn.Module):
         self.conv2 = _conv3x3(width1, width2)
         # 12 = 3 colours x (2x2) sub-pixel positions for the pixel shuffle.
         self.conv3 = _conv3x3(width2, 12)
+        # A module (not F.pixel_shuffle) so exporters can swap in an equivalent op; no parameters.
+        self.pixel_shuffle = nn.PixelShuffle(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.tanh(self.conv1(x))
         x = F.relu(self.conv2(x))
         x = F.relu(self.conv3(x))
-        return F.pixel_shuffle(x, 2)
+        return self.pixel_shuffle(x)
 
 
 class EfficientISP(ThreeConvShuffleISP):
