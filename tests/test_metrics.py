@@ -185,3 +185,14 @@ def test_lpips_from_local_files_matches_manual_formula(tmp_path):
                        for i, (a, b) in enumerate(zip(features(x), features(y))))
     assert metric(x, y).item() == pytest.approx(expected.item(), rel=1e-4)
     assert metric(x, x).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_score_batch_subset_and_shared_first_scale():
+    x, y = _pair(170, 165, seed=6, noise=0.05)
+    full = score_batch(x, y, quantize=False)
+    assert list(full) == ["psnr", "ssim", "ms_ssim"]
+    assert full["ssim"].item() == pytest.approx(ssim_tf(x, y).item(), abs=1e-12)
+    assert full["ms_ssim"].item() == pytest.approx(ms_ssim_tf(x, y).item(), abs=1e-12)
+    assert list(score_batch(x, y, metrics=["psnr"])) == ["psnr"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        score_batch(x, y, metrics=["psnr", "niqe"])
