@@ -23,6 +23,7 @@ demosaic_gamma = 2.2              # the reference is raised to 1/gamma
 cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)
 target_resize = "bilinear"        # how targets larger than the generator output are resized
 skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
+patch_size = 0                    # 0 = whole images (release); N = random NxN output crops (even N)
 batch_size = 32                   # global batch (split across processes under torchrun)
 num_workers = 2                   # DataLoader worker processes
 

@@ -31,7 +31,7 @@ from training.config_loader import ConfigError, apply_overrides, load_config, sa
 from training.distributed import (DistInfo, average_gradients, average_param_grads, broadcast_module,
                                   cleanup, init_distributed)
 from training.monitor import Monitor, write_nonfinite_report
-from training.sampling import make_loader, read_index_file
+from training.sampling import make_loader, random_crop_batch, read_index_file
 from training.stages import (STAGES, build_loss_kit, discriminator_step, generator_gradients,
                              generator_terms, paired_data, uses_reference)
 
@@ -95,7 +95,7 @@ class Trainer:
         if init_weights is not None:
             self.generator.load_state_dict(load_generator(init_weights, cfg["backbone"]).state_dict())
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
-        output_size = self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
+        output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
         self.d_opts = {name: torch.optim.Adam(d.parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
@@ -162,6 +162,7 @@ class Trainer:
     def _train_step(self, batch: dict, params: list, monitor: Monitor) -> dict:
         cfg = self.cfg
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        batch = random_crop_batch(batch, cfg["patch_size"], self.generator.output_scale, cfg["seed"], self.step)
         fake = self.generator(batch["raw"])
         terms, real, fakes = generator_terms(self.kit, fake, batch, cfg)
         values = self._reduced_values(terms)

@@ -16,7 +16,7 @@ setup() {
 }
 
 case "${1:-}" in
-  demo) setup; shift; exec "$VENV/bin/python" tools/demo.py "$@" ;;
+  demo) setup; shift; exec "$VENV/bin/python" -m tools.demo "$@" ;;
   test) setup; shift; exec "$VENV/bin/python" -m pytest -q tests "$@" ;;
   setup) setup ;;
   *) echo "usage: ./run.sh demo|test|setup [extra args]" >&2; exit 2 ;;

@@ -57,3 +57,26 @@ def make_loader(dataset, cfg: dict, start_step: int, end_step: int, rank: int, w
     workers = cfg["num_workers"]
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
                       persistent_workers=False, prefetch_factor=4 if workers else None)
+
+
+def random_crop_batch(batch: dict, patch: int, output_scale: int, seed: int, step: int) -> dict:
+    """Crop every image of the batch to patch x patch output pixels at one place drawn from (seed, step).
+
+    Offsets are even in output pixels so a full-resolution RAW keeps its RGGB phase; the raw input is
+    cropped at the matching place of its own grid (packed inputs are half size).
+    """
+    out_h, out_w = (batch["raw"].shape[-2] * output_scale, batch["raw"].shape[-1] * output_scale)
+    if patch <= 0 or (patch >= out_h and patch >= out_w):
+        return batch
+    if patch % 2 or patch > min(out_h, out_w):
+        raise ValueError(f"patch_size {patch} must be even and at most the image size {out_h}x{out_w}")
+    gen = torch.Generator().manual_seed(seed * 7_919 + step)
+    top = 2 * int(torch.randint((out_h - patch) // 2 + 1, (1,), generator=gen))
+    left = 2 * int(torch.randint((out_w - patch) // 2 + 1, (1,), generator=gen))
+    cropped = dict(batch)
+    r_top, r_left, r_patch = top // output_scale, left // output_scale, patch // output_scale
+    cropped["raw"] = batch["raw"][..., r_top:r_top + r_patch, r_left:r_left + r_patch]
+    for key in ("reference", "target"):
+        if key in batch:
+            cropped[key] = batch[key][..., top:top + patch, left:left + patch]
+    return cropped
