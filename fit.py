@@ -61,7 +61,10 @@ def pick_device(cfg: dict, info: DistInfo) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and info.enabled:
         name = f"cuda:{info.local_rank}"
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # nccl collectives run on the current device
+    return device
 
 
 def run_folder(cfg: dict, info: DistInfo) -> Path:

@@ -95,7 +95,7 @@ def test_pretrained_generator_by_registry_name_skips_pretraining(tiny_fujifilm_r
 # --- resume ----------------------------------------------------------------------------------------
 
 def test_resume_is_exact(tiny_fujifilm_root, tmp_path):
-    common = dict(pretrained_generator="efficient_isp_demosaic_pretrain", d_every=2, save_every=3)
+    common = dict(pretrained_generator="efficient_isp_demosaic_pretrain", d_every=2, save_every=3, patch_size=48)
     assert fit.main(["--set", *tiny_overrides(tiny_fujifilm_root, tmp_path, "straight", max_steps=6, **common)]) == 0
     assert fit.main(["--set", *tiny_overrides(tiny_fujifilm_root, tmp_path, "split", max_steps=3, **common)]) == 0
     assert fit.main(["--resume", str(tmp_path / "split"), "--set", "max_steps=6"]) == 0
@@ -176,7 +176,7 @@ def test_two_process_ddp_matches_single_process(tiny_fujifilm_root, tmp_path):
     subprocess.run([sys.executable, "fit.py", "--set", *single], cwd=REPO, check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                             "--master_port=29533", "fit.py", "--set", *double], cwd=REPO, env=env,
+                             "--standalone", "fit.py", "--set", *double], cwd=REPO, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     a = ckpt.load_state(tmp_path / "single" / "unpaired" / "checkpoints" / "last.pth")
