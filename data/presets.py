@@ -24,10 +24,12 @@ class DatasetPreset:
 
 DATASET_PRESETS = {
     # ZRR: divide by 4*255 = 1020, no black level; Canon JPEG targets are twice the RAW side.
+    # The RMFA split keeps SPEC's single rule (black 63, clamp, /1023) on every dataset: SPEC gives no ZRR
+    # variant of it (RMFA-Net was only published on Fujifilm), so we do not invent one.
     "zrr": DatasetPreset(
         name="zrr", raw_dir="huawei_raw", target_dir="canon", raw_ext=".png", target_ext=".jpg",
         splits=("train", "test"), black_level=(0, 0, 0, 0), white_level=1020.0, target_scale=2,
-        rmfa_black=0.0, rmfa_white=1020.0,
+        rmfa_black=63.0, rmfa_white=1023.0,
     ),
     # Fujifilm UltraISP: the authors' release subtracts per-channel black levels, white level 1023.
     "fujifilm": DatasetPreset(

@@ -43,6 +43,27 @@ def load_source_photos() -> dict:
     return photos
 
 
+def stereo_max_disparity() -> int:
+    """Largest ground-truth disparity (pixels, rounded up) of scikit-image's motorcycle stereo pair."""
+    from skimage import data as skdata
+
+    disparity = skdata.stereo_motorcycle()[2]
+    return int(np.ceil(np.max(disparity[np.isfinite(disparity)])))
+
+
+def photo_band(name, band, photo_width, max_disparity) -> tuple:
+    """The split band to crop from in this photo.
+
+    The motorcycle pair shows one scene twice: a right-view pixel at column x is the left-view pixel at
+    x + d (0 <= d <= max_disparity). Cutting both views at the same columns would let a right-view train crop
+    show scene content of a left-view val/test crop. Ending each right-view band max_disparity columns early
+    keeps every right-view band inside the same split's left-view band, so splits share no scene content.
+    """
+    if name != "motorcycle_right":
+        return band
+    return band[0], band[1] - max_disparity / float(photo_width)
+
+
 def split_bands(splits) -> dict:
     """split -> (start, end) fraction of a photo's long side; disjoint, covering [0, 1]."""
     others = [s for s in splits if s != "train"]
@@ -113,9 +134,10 @@ def dslr_look(srgb) -> np.ndarray:
     return np.clip(image + 0.6 * (image - blurred), 0.0, 1.0)
 
 
-def _render_sample(rng, photos, names, band, raw_hw, target_hw, preset):
+def _render_sample(rng, photos, names, band, raw_hw, target_hw, preset, max_disparity):
     name = names[int(rng.integers(len(names)))]
     photo = photos[name]
+    band = photo_band(name, band, photo.shape[1], max_disparity)
     window = _crop_window(rng, photo.shape, band, target_hw[0] / target_hw[1])
     y0, x0, win_h, win_w = window
     crop = _augment(rng, photo[y0:y0 + win_h, x0:x0 + win_w])
@@ -148,7 +170,7 @@ def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed
     if unknown:
         raise BadInputError(f"layout {preset.name!r} has splits {preset.splits}, not {sorted(unknown)}")
     raw_hw, target_hw = _size_pair(size, DEFAULT_SIZE[preset.name], preset.target_scale)
-    root, photos = Path(root), load_source_photos()
+    root, photos, max_disparity = Path(root), load_source_photos(), stereo_max_disparity()
     names, bands, layout_code = list(photos), split_bands(preset.splits), sorted(DATASET_CODES).index(preset.name)
     manifest = {"layout": preset.name, "seed": seed, "raw_size": raw_hw, "target_size": target_hw,
                 "bands": bands, "samples": {}}
@@ -163,7 +185,8 @@ def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed
         iterator = tqdm(jobs, desc=f"synthetic {preset.name}", unit="img")
     for split, index in iterator:
         rng = np.random.default_rng([seed, layout_code, preset.splits.index(split), index])
-        raw, target, info = _render_sample(rng, photos, names, bands[split], raw_hw, target_hw, preset)
+        raw, target, info = _render_sample(rng, photos, names, bands[split], raw_hw, target_hw, preset,
+                                             max_disparity)
         write_raw(root / split / preset.raw_dir / f"{index}{preset.raw_ext}", raw)
         write_rgb(root / split / preset.target_dir / f"{index}{preset.target_ext}", target)
         manifest["samples"][f"{split}/{index}"] = info
