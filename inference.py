@@ -96,11 +96,12 @@ def _target_float(target: torch.Tensor) -> torch.Tensor:
 
 
 def load_eval_data(data_root, dataset: str, split: str, input_kind: str, batch_size: int = 16,
-                   limit: int | None = None, num_workers: int = 0, progress: bool = True) -> EvalData:
-    """Read, preprocess and batch a whole split once (paired inputs and targets)."""
+                   limit: int | None = None, num_workers: int = 0, progress: bool = True,
+                   indices=None) -> EvalData:
+    """Read, preprocess and batch a whole split (or the listed stems of it) once."""
     from data import ISPDataset
     start = time.perf_counter()
-    ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True)
+    ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True, indices=indices)
     if limit is not None and limit < len(ds):  # listing files is cheap; build again on the subset
         ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True,
                         indices=ds.names[:limit])
@@ -117,10 +118,11 @@ def load_eval_data(data_root, dataset: str, split: str, input_kind: str, batch_s
 def evaluate_model(model, data: EvalData, device="cpu", quantize: bool = True, lpips=None,
                    metrics=None) -> list[dict]:
     """Per-image metric rows {file, psnr, ssim, ms_ssim[, lpips]} for one generator."""
-    model = model.to(device).eval()
+    # channels_last: ~30% faster small convolutions on CPU (and tensor-core friendly on GPU).
+    model = model.to(device, memory_format=torch.channels_last).eval()
     rows, position = [], 0
     for inputs, targets in zip(data.inputs, data.targets):
-        output = model(inputs.to(device))
+        output = model(inputs.to(device, memory_format=torch.channels_last))
         target = _target_float(targets).to(device)
         if output.shape != target.shape:
             raise ValueError(f"generator output {tuple(output.shape)} does not match targets "
@@ -178,6 +180,15 @@ def score_checkpoint(path: Path, backbone: str, data: EvalData, csv_path: Path, 
     return table[-1]
 
 
+def already_scored(csv_path: Path, metrics) -> bool:
+    """A complete CSV (written atomically, so existing = complete) holding every requested metric."""
+    if not csv_path.is_file():
+        return False
+    with open(csv_path, newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return all(m in header for m in metrics)
+
+
 def _record_failure(out_csv: Path, checkpoint: Path, error: Exception) -> None:
     log = out_csv.parent / FAILED_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +228,8 @@ def collect_checkpoints(args) -> list[Path]:
             paths.append(path)
         else:
             paths.append(_resolve_named(item))
-    return select_by_remainder(paths, args.mod, args.rem)
+    unique = list({path.resolve(): path for path in paths}.values())  # --run and --checkpoints may overlap
+    return select_by_remainder(unique, args.mod, args.rem)
 
 
 def _resolve_named(name: str) -> Path:
@@ -242,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, help="score only the first N images of the split")
+    p.add_argument("--indices", help="file of stems (one per line) to score from --split, e.g. ZRR's "
+                                     "held-out validation list with --split train (tools.data split)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the one-off load")
     p.add_argument("--no-quantize", action="store_true", help="score raw float outputs, not 8-bit ones")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 weight file (else searched; column omitted)")
@@ -258,26 +272,32 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if not args.run and not args.checkpoints:
         raise SystemExit("inference.py: give --run and/or --checkpoints")
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = sorted(set(metrics) - set(METRIC_NAMES))
+    if unknown:
+        raise SystemExit(f"inference.py: unknown --metrics {unknown}; choose from {METRIC_NAMES}")
     settings = resolve_settings(args)
     out_dir = Path(args.out) if args.out else None
     todo = [(p, csv_path_for(p, out_dir, args.split)) for p in collect_checkpoints(args)]
-    pending = [(p, c) for p, c in todo if args.rescore or not c.is_file()]
+    lpips = None
+    if "lpips" in metrics and not args.no_lpips and todo:
+        lpips = build_lpips_metric(args.lpips_weights, device=args.device)
+    required = [m for m in metrics if m != "lpips" or lpips is not None]
+    pending = [(p, c) for p, c in todo if args.rescore or not already_scored(c, required)]
     print(f"{len(todo)} checkpoint(s) selected, {len(todo) - len(pending)} already scored, "
           f"{len(pending)} to score", flush=True)
     if not pending:
         return 0
     from models import generator_info
     input_kind = generator_info(settings["backbone"])["input_kind"]
+    indices = None
+    if args.indices:
+        from data import read_index_list
+        indices = read_index_list(args.indices)
     data = load_eval_data(settings["data_root"], settings["dataset"], args.split, input_kind,
-                          args.batch_size, args.limit, args.num_workers, progress=not args.quiet)
+                          args.batch_size, args.limit, args.num_workers, progress=not args.quiet,
+                          indices=indices)
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    unknown = sorted(set(metrics) - set(METRIC_NAMES))
-    if unknown:
-        raise SystemExit(f"inference.py: unknown --metrics {unknown}; choose from {METRIC_NAMES}")
-    lpips = None
-    if "lpips" in metrics and not args.no_lpips:
-        lpips = build_lpips_metric(args.lpips_weights, device=args.device)
     failures = 0
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):
         try:

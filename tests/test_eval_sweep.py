@@ -151,3 +151,31 @@ def test_best_selection_and_plot(tmp_path, capsys):
     assert [m["psnr"] for m in merged] == ["20.0", "22.5", "21.0", "19.0"]
     with pytest.raises(SystemExit):
         best.top_k(rows, "ms_ssim", 1)
+
+
+def test_indices_list_metric_subset_and_dedup(tiny_run, tmp_path, capsys):
+    names = sorted(p.stem for p in (Path(json.loads((tiny_run / "config.json").read_text())["data_root"])
+                                    / "val" / "mediatek_raw").glob("*.png"))
+    (tmp_path / "val.txt").write_text(f"# held out\n{names[-1]}\n")
+    ckpt = tiny_run / "checkpoints" / "G_step_30.pth"
+    assert inference.main(["--run", str(tiny_run), "--checkpoints", str(ckpt), "--mod", "40", "--rem", "30",
+                           "--indices", str(tmp_path / "val.txt"), "--metrics", "psnr",
+                           "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert "1 checkpoint(s) selected" in capsys.readouterr().out  # --run and --checkpoints overlap
+    rows = _summary(tmp_path / "o" / "G_step_30.csv")
+    assert [r["file"] for r in rows] == [names[-1], "mean"]
+    assert list(rows[0]) == ["file", "step", "psnr", "checkpoint"]
+    with pytest.raises(SystemExit):
+        inference.main(["--run", str(tiny_run), "--metrics", "psnr,niqe", "--rescore", "--quiet"])
+
+
+def test_psnr_only_csv_is_completed_by_full_sweep(tiny_run, capsys):
+    args = ["--run", str(tiny_run), "--mod", "40", "--rem", "10", "--quiet", "--no-lpips"]
+    assert inference.main(args + ["--metrics", "psnr"]) == 0
+    assert "ssim" not in _summary(tiny_run / "eval_val" / "G_step_10.csv")[0]
+    capsys.readouterr()
+    assert inference.main(args) == 0  # default metrics: the PSNR-only CSV does not count as scored
+    assert "0 already scored, 1 to score" in capsys.readouterr().out
+    assert "ssim" in _summary(tiny_run / "eval_val" / "G_step_10.csv")[0]
+    assert inference.main(args) == 0
+    assert "1 already scored, 0 to score" in capsys.readouterr().out
