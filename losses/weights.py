@@ -61,9 +61,11 @@ WEIGHT_FILES: Dict[str, WeightFile] = {w.name: w for w in (
     WeightFile("dists", "DISTS_weights-f5e65c96.pth", "pyiqa",
                "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
                "DISTS_weights-f5e65c96.pth", 8_957, "DISTS loss (alpha/beta)"),
+    # The original ViT-B/16 (ImageNet-21k, fine-tuned on 1k): the weights of google/vit-base-patch16-224,
+    # which the release used, in timm's layout.
     WeightFile("vit_base", "model.safetensors", "hf_hub",
-               "https://huggingface.co/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k", 346_284_714,
-               "color features (timm ViT-B/16)", hf_repo="timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"),
+               "https://huggingface.co/timm/vit_base_patch16_224.orig_in21k_ft_in1k", 346_284_714,
+               "color features (timm ViT-B/16)", hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
 )}
 
 

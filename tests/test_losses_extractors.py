@@ -2,8 +2,6 @@
 import numpy as np
 import pytest
 import scipy.io
-import scipy.signal
-import scipy.stats
 import skimage.color
 import torch
 import torch.nn.functional as F

@@ -60,7 +60,8 @@ def test_files_found_where_the_libraries_look(empty_homes):
     pyiqa_file = empty_homes / "torch" / "hub" / "pyiqa" / "DISTS_weights-f5e65c96.pth"
     pyiqa_file.parent.mkdir(parents=True)
     pyiqa_file.write_bytes(b"x")
-    hf = empty_homes / "hf" / "models--timm--vit_base_patch16_224.augreg2_in21k_ft_in1k" / "snapshots" / "abc"
+    repo_folder = "models--" + WEIGHT_FILES["vit_base"].hf_repo.replace("/", "--")
+    hf = empty_homes / "hf" / repo_folder / "snapshots" / "abc"
     hf.mkdir(parents=True)
     (hf / "model.safetensors").write_bytes(b"x")
     assert resolve_weight("vgg16") == checkpoint
