@@ -21,6 +21,8 @@ def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def _term_gradient(loss: torch.Tensor, params: List[torch.Tensor], retain_graph: bool) -> List[torch.Tensor]:
+    if not loss.requires_grad:  # a term that does not depend on the generator contributes nothing
+        return [torch.zeros_like(p) for p in params]
     grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
     # A parameter the term does not reach has a zero gradient for that term.
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
@@ -33,16 +35,17 @@ def dla_gradients(terms: Dict[str, torch.Tensor], params: Sequence[torch.Tensor]
     """Combined DLA gradient for params.
 
     terms: name -> scalar loss sharing one graph (the generator's forward).
-    lambdas: name -> weight (missing names weigh 1.0).
+    lambdas: name -> weight (terms without an entry weigh 1.0; entries for absent terms are ignored, so a
+        config may list every loss of every mode).
     grad_reduce: applied to each term's gradient list before its norm (e.g. DDP all-reduce average).
     Returns (grads aligned with params, scales name -> s_i, norms name -> ||grad L_i||)."""
     params = list(params)
     if not terms:
         raise ValueError("dla_gradients: no loss terms given")
     lambdas = lambdas or {}
-    unknown = set(lambdas) - set(terms)
-    if unknown:
-        raise ValueError(f"dla_gradients: lambdas for unknown terms {sorted(unknown)}; terms are {sorted(terms)}")
+    frozen = [i for i, p in enumerate(params) if not p.requires_grad]
+    if frozen:
+        raise ValueError(f"dla_gradients: parameters at positions {frozen[:8]} do not require grad")
     combined = [torch.zeros_like(p) for p in params]
     scales, norms = {}, {}
     names = list(terms)

@@ -110,9 +110,24 @@ def test_dla_backward_writes_param_grads_and_handles_unused_params(setup):
     assert torch.count_nonzero(extra.grad) == 0
 
 
+def test_lambdas_of_absent_terms_are_ignored_and_constant_terms_contribute_nothing(setup):
+    gen, x, target = setup
+    params = list(gen.parameters())
+    terms = make_terms(gen, x, target)
+    plain, _, _ = dla_gradients({"mse": terms["mse"]}, params, {"mse": 0.5})
+    terms = make_terms(gen, x, target)
+    extra, _, norms = dla_gradients({"mse": terms["mse"], "const": torch.tensor(3.0)}, params,
+                                    {"mse": 0.5, "color": 2.0})
+    assert norms["const"] == 0.0
+    for a, b in zip(plain, extra):
+        torch.testing.assert_close(a, b)
+
+
 def test_bad_inputs_raise(setup):
     gen, x, target = setup
-    with pytest.raises(ValueError, match="unknown terms"):
-        dla_gradients(make_terms(gen, x, target), list(gen.parameters()), {"nope": 1.0})
+    gen[0].bias.requires_grad_(False)
+    with pytest.raises(ValueError, match="do not require grad"):
+        dla_gradients(make_terms(gen, x, target), list(gen.parameters()))
+    gen[0].bias.requires_grad_(True)
     with pytest.raises(ValueError, match="scalar"):
         dla_gradients({"map": gen(x)}, list(gen.parameters()))
