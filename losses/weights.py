@@ -39,33 +39,35 @@ class WeightFile:
     url: str
     size_bytes: int      # approximate, for the check table
     used_for: str
-    config_key: str = ""  # config key that may point at the file instead
+    config_key: str = ""  # config.py key that may point at the file instead
     hf_repo: str = ""     # for location 'hf_hub'
 
 
 WEIGHT_FILES: Dict[str, WeightFile] = {w.name: w for w in (
     WeightFile("vgg19_matconvnet", "imagenet-vgg-verydeep-19.mat", "config",
                "https://www.vlfeat.org/matconvnet/models/imagenet-vgg-verydeep-19.mat", 534_904_783,
-               "content loss, release VGG-19 (MatConvNet)", config_key="vgg_mat_path"),
+               "content loss, release VGG-19 (MatConvNet)", config_key="vgg_weights"),
     WeightFile("vgg19_torchvision", "vgg19-dcbb9e9d.pth", "torch_checkpoints",
                "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", 574_673_361,
-               "content loss, torchvision VGG-19"),
+               "content loss, torchvision VGG-19", config_key="vgg_weights"),
     WeightFile("alexnet", "alexnet-owt-7be5be79.pth", "torch_checkpoints",
                "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", 244_408_911,
-               "texture features (LPIPS+ AlexNet trunk), LPIPS+ loss, LPIPS metric"),
+               "texture features (LPIPS+ AlexNet trunk), LPIPS+ loss, LPIPS metric", config_key="alexnet_weights"),
     WeightFile("vgg16", "vgg16-397923af.pth", "torch_checkpoints",
-               "https://download.pytorch.org/models/vgg16-397923af.pth", 553_433_881, "DISTS loss"),
+               "https://download.pytorch.org/models/vgg16-397923af.pth", 553_433_881, "DISTS loss",
+               config_key="vgg16_weights"),
     WeightFile("lpips_alex", "LPIPS_v0.1_alex-df73285e.pth", "pyiqa",
                "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
-               "LPIPS_v0.1_alex-df73285e.pth", 6_009, "LPIPS+ loss and LPIPS metric (linear heads)"),
+               "LPIPS_v0.1_alex-df73285e.pth", 6_009, "LPIPS+ loss and LPIPS metric (linear heads)",
+               config_key="lpips_weights"),
     WeightFile("dists", "DISTS_weights-f5e65c96.pth", "pyiqa",
                "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
-               "DISTS_weights-f5e65c96.pth", 8_957, "DISTS loss (alpha/beta)"),
+               "DISTS_weights-f5e65c96.pth", 8_957, "DISTS loss (alpha/beta)", config_key="dists_weights"),
     # The original ViT-B/16 (ImageNet-21k, fine-tuned on 1k): the weights of google/vit-base-patch16-224,
     # which the release used, in timm's layout.
     WeightFile("vit_base", "model.safetensors", "hf_hub",
                "https://huggingface.co/timm/vit_base_patch16_224.orig_in21k_ft_in1k", 346_284_714,
-               "color features (timm ViT-B/16)", hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
+               "color features (timm ViT-B/16)", config_key="vit_weights", hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
 )}
 
 
@@ -118,8 +120,9 @@ def missing_message(name: str, path: Optional[Path] = None) -> str:
     entry = _entry(name)
     where = f"{path} (given path)" if path is not None else f"{weight_directory(entry)}/"
     hint = f" or point config key '{entry.config_key}' at it" if entry.config_key else ""
+    folder = weight_directory(entry) / ("snapshots/<revision>" if entry.location == "hf_hub" else "")
     return (f"missing pretrained weights '{entry.file}' ({entry.used_for}): expected at {where}. "
-            f"Put the file in {weight_directory(entry)}{hint}, or fetch it with "
+            f"Put the file in {folder}{hint}, or fetch it with "
             f"`{DOWNLOAD_COMMAND} --only {name}` (source: {entry.url}). "
             f"For demos/tests only, allow_random_backbones builds the network with random weights.")
 
