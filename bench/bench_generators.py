@@ -1,4 +1,4 @@
-"""Full-HD CPU latency of every generator: eager fp32 vs channels_last vs TorchScript-frozen vs torch.compile.
+"""Full-HD CPU latency of every generator: eager fp32, channels_last, TorchScript-frozen, mkldnn, torch.compile.
 
 Input 1x4x544x960 packed (output 1x3x1088x1920); RMFA-Net gets its 1x3x1088x1920 split input.
 Prints median ms, the network's MAC count (counted from conv shapes with forward hooks) and the
@@ -35,7 +35,7 @@ def count_macs(net: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def time_ms(fn, x, repeats: int, warmup: int = 2) -> float:
+def time_ms(fn, x, repeats: int, warmup: int = 1) -> float:
     with torch.inference_mode():
         for _ in range(warmup):
             fn(x)
@@ -48,16 +48,31 @@ def time_ms(fn, x, repeats: int, warmup: int = 2) -> float:
 
 
 def variants(net: nn.Module, x: torch.Tensor, use_compile: bool):
-    """(label, callable, input) for each execution mode; a mode that fails to build is reported."""
-    yield "eager fp32", net, x
-    cl_net = build_generator_like(net).to(memory_format=torch.channels_last)
-    yield "channels_last", cl_net, x.contiguous(memory_format=torch.channels_last)
-    with torch.no_grad():
-        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(net, x[..., :64, :64])))
-    yield "jit.freeze+optimize_for_inference", frozen, x
+    """(label, build) per execution mode; build() -> (callable, input). A mode that fails is reported."""
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+
+    def frozen():
+        with torch.no_grad():
+            traced = torch.jit.freeze(torch.jit.trace(build_generator_like(net), x[..., :64, :64]))
+        return torch.jit.optimize_for_inference(traced), x
+
+    def mkldnn_tensors():
+        from torch.utils import mkldnn as mkldnn_utils
+        clone = build_generator_like(net)
+        # pixel shuffle has no mkldnn kernel: run it on the dense result (it only moves values)
+        shuffle = getattr(clone, "pixel_shuffle", nn.Identity())
+        clone.pixel_shuffle = nn.Identity()
+        converted = mkldnn_utils.to_mkldnn(clone)
+        return (lambda t: shuffle(converted(t.to_mkldnn()).to_dense())), x
+
+    yield "eager fp32", lambda: (net, x)
+    yield "channels_last", lambda: (build_generator_like(net).to(memory_format=torch.channels_last), x_cl)
+    yield "jit.freeze+optimize_for_inference", frozen
+    yield "mkldnn tensors", mkldnn_tensors
     if use_compile:
-        yield "torch.compile", torch.compile(net), x
-        yield "torch.compile channels_last", torch.compile(cl_net), x.contiguous(memory_format=torch.channels_last)
+        yield "torch.compile", lambda: (torch.compile(build_generator_like(net)), x)
+        yield "torch.compile channels_last", lambda: (
+            torch.compile(build_generator_like(net).to(memory_format=torch.channels_last)), x_cl)
 
 
 def build_generator_like(net: nn.Module) -> nn.Module:
@@ -88,10 +103,11 @@ def main(argv=None):
         net = build_generator(name).eval()
         x = full_hd_input(name)
         gmac = count_macs(net, x) / 1e9
-        for label, fn, inp in variants(net, x, not args.no_compile):
+        for label, build in variants(net, x, not args.no_compile):
             try:
+                fn, inp = build()
                 ms = time_ms(fn, inp, args.repeats)
-            except Exception as err:  # torch.compile needs a C++ toolchain; report, don't crash
+            except Exception as err:  # e.g. ops without an mkldnn kernel; report, don't crash
                 print(f"{name:14s} {label:36s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
                 continue
             print(f"{name:14s} {label:36s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f}", flush=True)

@@ -23,8 +23,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
 SMALL_ARGS = {
-    "bench_generators": ["--repeats", "5"],
-    "bench_export_runtimes": ["--repeats", "5"],
+    "bench_generators": ["--repeats", "3"],
+    "bench_export_runtimes": ["--repeats", "3"],
     "bench_data": ["--images", "32"],
     "bench_fit": ["--steps", "3"],
     "bench_sweep": ["--checkpoints", "6", "--images", "32", "--naive-sample", "2"],
