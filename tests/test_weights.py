@@ -1,8 +1,5 @@
 """Weight registry, missing-file errors, random-backbone warnings, strict loading, tools.weights CLI."""
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +9,6 @@ from losses import (WEIGHT_FILES, MissingWeightsError, RandomWeightsWarning, Wei
                     resolve_weight)
 from losses.weights import load_state_file, warn_random, weight_status
 from tools import weights as weights_cli
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -115,7 +110,10 @@ def test_download_uses_torch_hub_into_the_library_directory(empty_homes, monkeyp
     assert saved.read_bytes() == b"weights"
 
 
-def test_cli_help():
-    result = subprocess.run([sys.executable, "-m", "tools.weights", "download", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "--only" in result.stdout
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        weights_cli.main(["download", "--help"])
+    assert exit_info.value.code == 0 and "--only" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        weights_cli.main(["download", "--only", "no_such_file"])
+    assert exit_info.value.code == 2
