@@ -158,3 +158,40 @@ def test_color_discriminator_mean_over_tokens():
     assert [m.out_features for m in d.mlp if isinstance(m, torch.nn.Linear)] == [512, 512, 1]
     with pytest.raises(ValueError):
         build_discriminator("patchgan")
+
+
+def _rmfa_reference(sd, x, n_blocks=2):
+    """RMFA-Net tiny written out from SPEC section 2 with plain functional calls on the checkpoint tensors."""
+    def conv(h, key, bias=True):
+        w = sd[key + ".weight"]
+        return F.conv2d(h, w, sd[key + ".bias"] if bias else None, padding=w.shape[-1] // 2)
+
+    def up(h, size):
+        return F.interpolate(h, size=size, mode="bilinear", align_corners=False)
+
+    h = torch.tanh(conv(conv(x, "input_module.0"), "input_module.1"))
+    for i in range(n_blocks):
+        p = f"rmfa_blocks.{i}."
+        texture = torch.cat([F.relu(conv(h, p + "texture_module.high_freq.0")),
+                             F.relu(conv(h, p + "texture_module.low_freq.0"))], 1)
+        l1 = F.relu(conv(F.avg_pool2d(h, 2), p + "tone_mapping.level1.1"))
+        l2 = F.relu(conv(F.avg_pool2d(l1, 2), p + "tone_mapping.level2.1"))
+        l3 = F.relu(conv(l2, p + "tone_mapping.level3.0"))
+        tone = h - up(l1 + up(l3, l1.shape[-2:]), h.shape[-2:])
+        fused = F.relu(conv(torch.cat([texture, tone], 1), p + "fusion.0"))
+        fc = lambda v: conv(F.relu(conv(v, p + "channel_attention.fc.0", False)),  # noqa: E731
+                            p + "channel_attention.fc.2", False)
+        ca = torch.sigmoid(fc(fused.mean((2, 3), keepdim=True)) + fc(fused.amax((2, 3), keepdim=True))) * fused
+        stats = torch.cat([ca.mean(1, keepdim=True), ca.amax(1, keepdim=True)], 1)
+        h = torch.sigmoid(conv(stats, p + "spatial_attention.conv", False)) * ca + h
+    return torch.sigmoid(conv(h, "output_module.0"))
+
+
+@pytest.mark.parametrize("size", [(24, 32), (13, 19)])
+def test_rmfa_tiny_equals_spec_written_out(reference_checkpoints, size):
+    path = reference_checkpoints / "Fujifilm" / "RMFA_TINY_paired_step_31690.pth"
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = load_generator(path, "rmfa_tiny")(x)
+    assert torch.allclose(got, _rmfa_reference(sd, x), atol=1e-6)
