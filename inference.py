@@ -298,7 +298,7 @@ def main(argv=None) -> int:
                           args.batch_size, args.limit, args.num_workers, progress=not args.quiet,
                           indices=indices)
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
-    failures = 0
+    failures, scoring_start = 0, time.perf_counter()
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):
         try:
             summary = score_checkpoint(path, settings["backbone"], data, csv_file, args.device,
@@ -310,7 +310,8 @@ def main(argv=None) -> int:
             continue
         line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in ("file", "step", "checkpoint"))
         tqdm.write(f"{path.name}  step {summary['step']}  {line}")
-    print(f"done: {len(pending) - failures} scored, {failures} failed", flush=True)
+    print(f"done: {len(pending) - failures} scored, {failures} failed in "
+          f"{time.perf_counter() - scoring_start:.1f}s", flush=True)
     return 1 if failures else 0
 
 

@@ -38,7 +38,10 @@ def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
 def psnr(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0) -> torch.Tensor:
     """PSNR = 20 log10(max_val / sqrt(MSE)) for each image (inf for identical images)."""
     _check_pair(x, y)
-    mse = (x.double() - y.double()).pow(2).mean(dim=(1, 2, 3))
+    if x.dtype != y.dtype:
+        x, y = x.double(), y.double()
+    # Squares in the input precision, accumulated in float64 (a float32 sum drifts on big images).
+    mse = (x - y).pow(2).flatten(1).sum(dim=1, dtype=torch.float64) / x[0].numel()
     return 20.0 * torch.log10(max_val / torch.sqrt(mse))
 
 
