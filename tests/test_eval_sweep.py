@@ -179,3 +179,17 @@ def test_psnr_only_csv_is_completed_by_full_sweep(tiny_run, capsys):
     assert "ssim" in _summary(tiny_run / "eval_val" / "G_step_10.csv")[0]
     assert inference.main(args) == 0
     assert "1 already scored, 0 to score" in capsys.readouterr().out
+
+
+def test_process_set_gpus_round_robin(tiny_run, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5,6")
+    args = process_set.build_parser().parse_args(["--n", "40", "--step", "10", "--run", str(tiny_run)])
+    workers = process_set.plan_workers(args, ["--batch-size", "8"])
+    assert [w.env["CUDA_VISIBLE_DEVICES"] for w in workers] == ["3", "5", "6", "3"]
+    assert all(w.argv[w.argv.index("--device") + 1] == "cuda" for w in workers)
+    assert all(w.argv[-2:] == ["--batch-size", "8"] for w in workers)
+    rems = [w.argv[w.argv.index("--rem") + 1] for w in workers]
+    assert rems == ["0", "10", "20", "30"]
+    cpu = process_set.plan_workers(process_set.build_parser().parse_args(
+        ["--n", "20", "--step", "10", "--run", str(tiny_run), "--device", "cpu"]), [])
+    assert all("CUDA_VISIBLE_DEVICES" not in w.env and "OMP_NUM_THREADS" in w.env for w in cpu)
