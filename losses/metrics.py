@@ -250,6 +250,8 @@ def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: bool = True,
             if "ssim" in wanted:
                 scores["ssim"] = first_scale_ssim
         else:
+            warnings.warn(f"MS-SSIM needs images of at least {ms_ssim_min_size()} px for TF's five scales; "
+                          f"got {tuple(pred.shape[-2:])}, so the ms_ssim column is NaN")
             scores["ms_ssim"] = torch.full((pred.shape[0],), math.nan, dtype=torch.float64)
     if "ssim" in wanted and "ssim" not in scores:
         scores["ssim"] = ssim_tf(pred, target)
