@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from data import get_preset
+    from data import get_preset, write_rgb
     preset = get_preset(args.dataset)
     path, backbone, model, info = resolve_model(args)
     files, default_ref = list_inputs(Path(args.input), preset)
@@ -180,7 +180,6 @@ def main(argv=None) -> int:
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y8 = quantize_8bit(y.float().cpu())
-        from data import write_rgb
         write_rgb(out_dir / f"{raw_path.stem}.png",
                   (y8[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8))
         ref_path = find_reference(ref_dir, raw_path.stem)
