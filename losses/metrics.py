@@ -32,7 +32,8 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
 
 def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
     """Clamp to [0, 1] and round to the nearest of 256 levels, as saving an 8-bit PNG does."""
-    return torch.floor(x.clamp(0.0, 1.0) * 255.0 + 0.5) / 255.0
+    scaled = x.clamp(0.0, 1.0).mul_(255.0).add_(0.5)  # in place on the fresh clamp copy: fewer passes
+    return scaled.floor_().div_(255.0)
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0) -> torch.Tensor:
