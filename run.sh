@@ -7,11 +7,13 @@ cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
 
 setup() {
+  # Re-install only when a requirements file changed since the last set-up.
   if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.requirements.sha" ] \
      || ! sha1sum -c --status "$VENV/.requirements.sha" 2>/dev/null; then
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet -r requirements.txt
-    sha1sum requirements.txt > "$VENV/.requirements.sha"
+    # One resolver run for both files: the export tools pin some shared dependencies.
+    "$VENV/bin/pip" install --quiet -r requirements.txt -r requirements-export.txt
+    sha1sum requirements.txt requirements-export.txt > "$VENV/.requirements.sha"
   fi
 }
 
