@@ -18,7 +18,9 @@ def _read(path: Path, map_location) -> object:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises RuntimeError/EOFError/UnpicklingError depending on the damage
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
+        # Only a pickled class or function is "not a plain state_dict"; torch mentions weights_only in
+        # every refusal, garbage bytes included, so that word alone says nothing.
+        if "Unsupported global" in str(err):
             raise CheckpointError(f"{path}: not a plain state_dict (it pickles Python objects that "
                                   f"weights_only loading refuses): {reason}") from None
         raise CheckpointError(f"{path}: cannot read the checkpoint (truncated or not a torch file): "
@@ -78,6 +80,9 @@ def load_generator(path, name: str, map_location="cpu", **build_kwargs) -> nn.Mo
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     model = build_generator(name, **build_kwargs)
-    state = extract_state_dict(_read(path, map_location), path)
+    try:
+        state = extract_state_dict(_read(path, map_location), path)
+    except CheckpointError as err:
+        raise CheckpointError(f"expected a '{name}' checkpoint; {err}") from None
     load_state_into(model, state, name, path)
     return model.eval()
