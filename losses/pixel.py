@@ -30,7 +30,7 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
     return (vertical + horizontal).mean()
 
 
-def dped_blur_kernel(size: int = 21, nsig: float = 3.0) -> torch.Tensor:
+def dped_blur_kernel(size: int = 21, nsig: float = 3.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """DPED Gaussian: 1-D weights = differences of the normal CDF at size+1 points evenly spaced over
     [-nsig - d/2, nsig + d/2] with d = (2*nsig + 1)/size; 2-D = sqrt(outer(k, k)) normalised to sum 1."""
     d = (2 * nsig + 1.0) / size
@@ -38,13 +38,14 @@ def dped_blur_kernel(size: int = 21, nsig: float = 3.0) -> torch.Tensor:
     normal_cdf = 0.5 * (1.0 + torch.erf(points / math.sqrt(2.0)))
     k = normal_cdf[1:] - normal_cdf[:-1]
     kernel = torch.sqrt(torch.outer(k, k))
-    return (kernel / kernel.sum()).float()
+    return (kernel / kernel.sum()).to(dtype)
 
 
 def gaussian_blur(x: torch.Tensor, size: int = 21, nsig: float = 3.0) -> torch.Tensor:
     """Depthwise convolution with the DPED kernel, zero padding size // 2 (10 for 21x21)."""
     channels = x.shape[1]
-    kernel = dped_blur_kernel(size, nsig).to(device=x.device, dtype=x.dtype)
+    # Built in x's dtype straight from float64: a float32 round trip would cost float64 inputs ~1e-8.
+    kernel = dped_blur_kernel(size, nsig, dtype=x.dtype).to(device=x.device)
     weight = kernel.expand(channels, 1, size, size)
     return F.conv2d(x, weight, padding=size // 2, groups=channels)
 
