@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -26,6 +27,40 @@ DEFAULT_COUNTS = {"fujifilm": {"train": 192, "val": 32, "test": 32}, "zrr": {"tr
 DEFAULT_SIZE = {"fujifilm": 256, "zrr": 224}  # RAW mosaic side, as in the real datasets
 TRAIN_FRACTION = 0.6  # of each photo's long side; the other splits share the rest equally
 CAMERA_TO_SRGB = np.array([[1.70, -0.52, -0.18], [-0.28, 1.58, -0.30], [0.02, -0.62, 1.60]])
+
+
+@dataclass(frozen=True)
+class InverseISPParams:
+    """One camera model per layout: how a linear scene becomes RAW values (normalised, black subtracted).
+
+    camera = inverse_ccm(linear sRGB) / wb_gains * exposure, with per-image jitter around these values.
+    Calibrated with the authors' published Efficient ISP checkpoints as the measuring instrument (fit of these
+    few global numbers on train-band crops, gamma held at 2.2, target look untouched), see calibration notes below.
+    """
+    exposure: float  # linear gain of a white-balanced scene: 0.18 grey lands at ~0.18 * exposure / gain
+    exposure_stops: float  # per-image exposure jitter, uniform in +-stops (log2)
+    wb_gains: tuple  # (R, B) white-balance gains relative to G that the ISP must apply; green is strongest
+    wb_jitter: float  # per-image relative jitter of each gain (illuminant variation)
+    ccm_strength: float  # 0 = identity colour matrix, 1 = CAMERA_TO_SRGB (sensor cross-talk strength)
+    ccm_noise: float = 0.03  # per-image std of colour-matrix entries (before renormalising rows)
+    gamma: float = 2.2  # sRGB-like decoding exponent applied after undoing the S tone curve
+    log10_shot: tuple = (-3.7, -2.7)  # shot-noise variance per unit signal (normalised units), log10 range
+    log10_read: tuple = (-6.0, -4.5)  # read-noise variance, log10 range
+
+
+# Calibration notes (measured on the embedded test split, see tests/test_data_synthetic_calibration.py):
+# - Fujifilm UltraISP (Sony IMX586 via MediaTek): the published Fujifilm generators render a flat, neutral
+#   input of 0.3 (normalised, black subtracted) almost black and need ~0.5 for a mid-grey output, i.e. the RAW
+#   they were trained on is brightly exposed (mean of the packed input ~0.45-0.55, highlights clipping at 1023)
+#   and carries only a weak colour matrix. A 2-stop darker exposure costs them >5 dB.
+# - ZRR (Huawei P20, Sony IMX380): dark RAW (mean of the packed /1020 input ~0.05), strong colour matrix,
+#   larger red/blue gains -- the usual look of ZRR RAW.
+INVERSE_ISP = {
+    "fujifilm": InverseISPParams(exposure=4.4, exposure_stops=0.25, wb_gains=(1.27, 1.46), wb_jitter=0.04,
+                                 ccm_strength=0.27),
+    "zrr": InverseISPParams(exposure=0.38, exposure_stops=0.25, wb_gains=(1.88, 1.75), wb_jitter=0.04,
+                            ccm_strength=0.9),
+}
 
 
 def load_source_photos() -> dict:
@@ -104,17 +139,19 @@ def _augment(rng, crop):
     return np.ascontiguousarray(crop)
 
 
-def inverse_isp(rng, srgb, black_level, white_level) -> np.ndarray:
+def inverse_isp(rng, srgb, black_level, white_level, params: InverseISPParams = INVERSE_ISP["fujifilm"]):
     """sRGB (H, W, 3) -> noisy 10-bit RGGB mosaic uint16 (H, W) with per-channel black levels."""
     tone_linear = 0.5 - np.sin(np.arcsin(1.0 - 2.0 * np.clip(srgb, 0, 1).astype(np.float64)) / 3.0)
-    linear = np.clip(tone_linear, 1e-8, 1.0) ** 2.2
-    ccm = CAMERA_TO_SRGB + rng.normal(0.0, 0.03, (3, 3))
+    linear = np.clip(tone_linear, 1e-8, 1.0) ** params.gamma
+    ccm = np.eye(3) + params.ccm_strength * (CAMERA_TO_SRGB - np.eye(3)) + rng.normal(0.0, params.ccm_noise, (3, 3))
     ccm /= ccm.sum(axis=1, keepdims=True)  # keep white -> white
     camera = np.clip(linear @ np.linalg.inv(ccm).T, 0.0, None)
-    gains = np.array([rng.uniform(1.7, 2.4), 1.0, rng.uniform(1.4, 2.0)])
-    camera = camera / gains * rng.uniform(0.55, 0.95)  # inverse white balance, exposure headroom
+    jitter = 1.0 + rng.uniform(-params.wb_jitter, params.wb_jitter, 2)
+    gains = np.array([params.wb_gains[0] * jitter[0], 1.0, params.wb_gains[1] * jitter[1]])
+    exposure = params.exposure * 2.0 ** rng.uniform(-params.exposure_stops, params.exposure_stops)
+    camera = np.clip(camera / gains * exposure, 0.0, 1.0)  # inverse white balance, exposure, sensor saturation
     mosaic = mosaic_rggb(camera)
-    shot, read = 10 ** rng.uniform(-3.7, -2.7), 10 ** rng.uniform(-6.0, -4.5)
+    shot, read = 10 ** rng.uniform(*params.log10_shot), 10 ** rng.uniform(*params.log10_read)
     mosaic = mosaic + rng.normal(0.0, 1.0, mosaic.shape) * np.sqrt(shot * mosaic + read)
     black = np.zeros_like(mosaic)
     b_ch, gb_ch, r_ch, gr_ch = black_level  # SPEC packed order: raw[1::2,1::2], [0::2,1::2], [0::2,0::2], [1::2,0::2]
@@ -143,7 +180,7 @@ def _render_sample(rng, photos, names, band, raw_hw, target_hw, preset, max_disp
     crop = _augment(rng, photo[y0:y0 + win_h, x0:x0 + win_w])
     target_srgb = _resize(crop, *target_hw)
     raw_srgb = _resize(target_srgb, *raw_hw)
-    raw = inverse_isp(rng, raw_srgb, preset.black_level, preset.white_level)
+    raw = inverse_isp(rng, raw_srgb, preset.black_level, preset.white_level, INVERSE_ISP[preset.name])
     return raw, dslr_look(target_srgb), {"photo": name, "window": [y0, x0, win_h, win_w]}
 
 
