@@ -9,7 +9,7 @@ on the same checkpoints and data, and prints checkpoints/minute for both and the
 --metrics psnr is the release's selection sweep (models picked by validation PSNR); pass
 --metrics psnr,ssim,ms_ssim to time the full table (metric cost then dominates on CPU).
 
-  python -m bench.bench_sweep                       # defaults: 24 checkpoints, 128 val images, 256 px
+  python -m bench.bench_sweep                       # defaults: 60 checkpoints, 128 val images, 256 px
   python -m bench.bench_sweep --checkpoints 8 --images 64 --naive-sample 3
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _inference(args: list, metrics: str, device: str) -> tuple[float, float, flo
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoints", type=int, default=24, help="checkpoints in the run")
+    p.add_argument("--checkpoints", type=int, default=60, help="checkpoints in the run (real sweeps: thousands)")
     p.add_argument("--images", type=int, default=128, help="validation images (real split: 1024)")
     p.add_argument("--size", type=int, default=256, help="RAW side (Fujifilm: 256)")
     p.add_argument("--metrics", default="psnr", help="metrics scored (inference.py --metrics)")
