@@ -21,8 +21,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default="datasets/synthetic", help="where the synthetic dataset lives")
     parser.add_argument("--run", default="runs/demo", help="run folder to write")
-    parser.add_argument("--steps", type=int, default=120, help="unpaired training steps")
-    parser.add_argument("--pretrain-steps", type=int, default=120, help="demosaic pretraining steps")
+    parser.add_argument("--steps", type=int, default=200, help="unpaired training steps")
+    parser.add_argument("--pretrain-steps", type=int, default=300, help="demosaic pretraining steps")
     parser.add_argument("--patch", type=int, default=64, help="training patch size (output pixels)")
     parser.add_argument("--batch", type=int, default=4, help="training batch size")
     return parser.parse_args(argv)
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     run(["fit.py", "--set", f"data_root={fuji}", "dataset=fujifilm", f"out_dir={run_dir.parent}",
          f"run_name={run_dir.name}", "stage=unpaired", f"pretrain_steps={args.pretrain_steps}",
          f"max_steps={args.steps}", f"patch_size={args.patch}", f"batch_size={args.batch}",
-         "save_every=20", "sample_every=20", "num_workers=1", *backbone_settings])
+         "save_every=25", "sample_every=50", "num_workers=1", *backbone_settings])
     stage_dir = run_dir / "unpaired"
     run(["inference.py", "--run", str(stage_dir), "--split", "val", "--quiet"])
     run(["-m", "tools.best", str(stage_dir / "eval_val"), "--top", "3",
