@@ -1,8 +1,9 @@
-"""Full-HD CPU latency of every generator: eager fp32, channels_last, TorchScript-frozen, mkldnn, torch.compile.
+"""Full-HD CPU latency of every generator: eager fp32, channels_last, TorchScript-frozen, mkldnn, torch.compile,
+and for Efficient ISP the strip-tiled runner and the fused AVX2 kernel (tools/fast_inference.py).
 
 Input 1x4x544x960 packed (output 1x3x1088x1920); RMFA-Net gets its 1x3x1088x1920 split input.
 Prints median ms, the network's MAC count (counted from conv shapes with forward hooks) and the
-achieved GMAC/s. Goal: Efficient ISP <= 20 ms on 2 cores.
+achieved GMAC/s, and each mode's max |difference| from the eager output. Goal: Efficient ISP <= 20 ms on 2 cores.
 """
 import argparse
 import os
@@ -12,7 +13,8 @@ import time
 import torch
 from torch import nn
 
-from models import GENERATORS, build_generator, generator_info
+from models import GENERATORS, EfficientISP, build_generator, generator_info
+from tools import fast_inference
 
 
 def count_macs(net: nn.Module, x: torch.Tensor) -> int:
@@ -35,7 +37,7 @@ def count_macs(net: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
-def time_ms(fn, x, repeats: int, warmup: int = 1) -> float:
+def time_ms(fn, x, repeats: int, warmup: int = 2) -> float:
     with torch.inference_mode():
         for _ in range(warmup):
             fn(x)
@@ -69,10 +71,28 @@ def variants(net: nn.Module, x: torch.Tensor, use_compile: bool):
     yield "channels_last", lambda: (build_generator_like(net).to(memory_format=torch.channels_last), x_cl)
     yield "jit.freeze+optimize_for_inference", frozen
     yield "mkldnn tensors", mkldnn_tensors
+    if isinstance(net, EfficientISP):
+        yield from efficient_isp_variants(net, x)
     if use_compile:
         yield "torch.compile", lambda: (torch.compile(build_generator_like(net)), x)
         yield "torch.compile channels_last", lambda: (
             torch.compile(build_generator_like(net).to(memory_format=torch.channels_last)), x_cl)
+
+
+def efficient_isp_variants(net: nn.Module, x: torch.Tensor):
+    """Efficient-ISP-only paths from tools/fast_inference.py (strips in parallel; fused AVX2 kernel)."""
+    yield "strip-tiled 68 rows, 2 workers", lambda: (fast_inference.StripRunner(net, strip_rows=68, workers=2), x)
+    if not fast_inference.fused_kernel_available():
+        return
+
+    def fused_reused_output():
+        fused = fast_inference.FusedThreeConvISP(net)
+        out = torch.empty(x.shape[0], 3, 2 * x.shape[2], 2 * x.shape[3])
+        return (lambda t: fused(t, out=out)), x
+
+    yield "fused AVX2 kernel", lambda: (fast_inference.FusedThreeConvISP(net), x)
+    # A video pipeline reuses its output buffer: no fresh 25 MB allocation (page faults) per frame.
+    yield "fused AVX2 kernel, reused output", fused_reused_output
 
 
 def build_generator_like(net: nn.Module) -> nn.Module:
@@ -97,20 +117,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"threads={args.threads} load_avg={os.getloadavg()[0]:.2f} torch={torch.__version__}")
-    print(f"{'backbone':14s} {'mode':36s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s}")
+    print(f"{'backbone':14s} {'mode':36s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s} {'max|diff| vs eager':>18s}")
     for name in args.backbones:
         torch.manual_seed(0)
         net = build_generator(name).eval()
         x = full_hd_input(name)
         gmac = count_macs(net, x) / 1e9
+        with torch.inference_mode():
+            reference = net(x)
         for label, build in variants(net, x, not args.no_compile):
             try:
                 fn, inp = build()
                 ms = time_ms(fn, inp, args.repeats)
+                with torch.inference_mode():
+                    diff = (fn(inp).to_dense() - reference).abs().max().item()
             except Exception as err:  # e.g. ops without an mkldnn kernel; report, don't crash
                 print(f"{name:14s} {label:36s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
                 continue
-            print(f"{name:14s} {label:36s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f}", flush=True)
+            print(f"{name:14s} {label:36s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f} {diff:18.2e}", flush=True)
+            if hasattr(fn, "close"):
+                fn.close()
 
 
 if __name__ == "__main__":
