@@ -2,7 +2,8 @@
 
 Each backbone (random weights: latency does not depend on their values) is exported with tools.export
 (parity-checked), then timed at Full HD: packed input 1x4x544x960 (NHWC 1x544x960x4 for LiteRT),
-RMFA-Net 1x3x1088x1920. Needs requirements-export.txt. Goal: Efficient ISP <= 20 ms in the fastest runtime.
+RMFA-Net 1x3x1088x1920; Efficient ISP also through the fused AVX2 kernel (tools/fast_inference.py).
+Every runtime's max |difference| from the eager output is printed next to its time. Needs requirements-export.txt. Goal: Efficient ISP <= 20 ms in the fastest runtime.
 """
 import argparse
 import os
@@ -15,8 +16,8 @@ import numpy as np
 import torch
 
 from bench.bench_generators import count_macs, full_hd_input
-from models import build_generator
-from tools import export
+from models import EfficientISP, build_generator
+from tools import export, fast_inference
 
 
 def median_ms(fn, repeats: int, warmup: int = 2) -> float:
@@ -33,7 +34,7 @@ def median_ms(fn, repeats: int, warmup: int = 2) -> float:
 def torch_runner(net, x):
     def run():
         with torch.inference_mode():
-            net(x)
+            return net(x)
     return run
 
 
@@ -45,7 +46,7 @@ def onnx_runner(path: Path, x: np.ndarray, threads: int):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    return lambda: sess.run(None, {name: x})
+    return lambda: sess.run(None, {name: x})[0]
 
 
 def litert_runner(path: Path, x_nhwc: np.ndarray, threads: int):
@@ -58,7 +59,7 @@ def litert_runner(path: Path, x_nhwc: np.ndarray, threads: int):
     def run():
         interp.set_tensor(inp, x_nhwc)
         interp.invoke()
-        return interp.get_tensor(out)
+        return interp.get_tensor(out).transpose(0, 3, 1, 2)  # NHWC -> NCHW for the parity check
     return run
 
 
@@ -74,9 +75,17 @@ def bench_backbone(name: str, work: Path, repeats: int, threads: int):
     runners = {"pytorch eager": torch_runner(net, x), "onnxruntime": onnx_runner(onnx_path, x_np, threads),
                "litert xnnpack": litert_runner(tflite_path, np.ascontiguousarray(x_np.transpose(0, 2, 3, 1)),
                                                threads)}
+    if isinstance(net, EfficientISP) and fast_inference.fused_kernel_available():
+        fused, out = fast_inference.FusedThreeConvISP(net), torch.empty(1, 3, 2 * x.shape[2], 2 * x.shape[3])
+        runners["fused avx2"] = lambda: fused(x)
+        runners["fused avx2 (reused out)"] = lambda: fused(x, out=out)
+    with torch.inference_mode():
+        reference = net(x).numpy()
     for runtime, run in runners.items():
+        diff = float(np.abs(np.asarray(run()) - reference).max())
         ms = median_ms(run, repeats)
-        print(f"{name:14s} {runtime:15s} {ms:9.1f} ms {gmac:7.2f} GMAC {gmac / ms * 1e3:7.1f} GMAC/s", flush=True)
+        print(f"{name:14s} {runtime:23s} {ms:9.1f} ms {gmac:7.2f} GMAC {gmac / ms * 1e3:7.1f} GMAC/s "
+              f"max|diff| vs eager {diff:.2e}", flush=True)
 
 
 def main(argv=None):
