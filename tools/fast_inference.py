@@ -119,7 +119,9 @@ def _load_extension():
         if not fused_kernel_available():
             raise RuntimeError("the fused Efficient ISP kernel needs an x86 CPU with AVX2 and FMA")
         from torch.utils.cpp_extension import load
-        _EXTENSION = load("three_conv_isp", [str(_SOURCE)], extra_cflags=["-O3", "-mavx2", "-mfma"])
+        # -fopenmp: at::parallel_for is an inline OpenMP loop; without it the bands run serially.
+        _EXTENSION = load("three_conv_isp", [str(_SOURCE)], extra_cflags=["-O3", "-mavx2", "-mfma", "-fopenmp"],
+                          extra_ldflags=["-fopenmp"])
     return _EXTENSION
 
 
@@ -127,18 +129,18 @@ class FusedThreeConvISP:
     """Efficient ISP forward in one fused AVX2 kernel (fp32): same output as net(x) up to fp32 round-off.
 
     For any ThreeConvShuffleISP with widths 12/12 (Efficient ISP): conv1 tanh, conv2 ReLU, conv3 ReLU,
-    pixel shuffle x2, streamed row by row so intermediates stay in L2; bands of band_rows rows run in
-    parallel on torch's intra-op threads. Pass out= (a reused tensor) to skip page-faulting a fresh
+    pixel shuffle x2, streamed row by row so intermediates stay in L2; bands of band_rows rows (default:
+    one band per thread) run in parallel on torch's intra-op threads. Pass out= (a reused tensor) to skip page-faulting a fresh
     output every frame. Inference only (no autograd).
     """
 
-    def __init__(self, net: nn.Module, band_rows: int = 68):
+    def __init__(self, net: nn.Module, band_rows: int | None = None):
         convs = [getattr(net, name, None) for name in ("conv1", "conv2", "conv3")]
         shapes = [tuple(c.weight.shape) if isinstance(c, nn.Conv2d) else None for c in convs]
         if shapes != [(12, 4, 3, 3), (12, 12, 3, 3), (12, 12, 3, 3)] or not all(c.bias is not None for c in convs):
             raise ValueError(f"fused kernel supports the 4->12->12->12 Efficient ISP only, got conv shapes {shapes}")
-        if band_rows < 1:
-            raise ValueError(f"band_rows must be >= 1, got {band_rows}")
+        if band_rows is not None and band_rows < 1:
+            raise ValueError(f"band_rows must be >= 1 or None, got {band_rows}")
         self.band_rows = band_rows
         # Weights as [c_in][ky][kx][c_out] so the kernel broadcasts consecutive output-channel weights.
         self.params = []
@@ -150,4 +152,6 @@ class FusedThreeConvISP:
     def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 4 or x.dtype != torch.float32 or x.device.type != "cpu":
             raise ValueError(f"expected a float32 CPU tensor (B, 4, h, w), got {x.dtype} {tuple(x.shape)} on {x.device}")
-        return self.kernel.forward(x, *self.params, self.band_rows, out)
+        # Default: one band per thread (each band restarts its row rings, so fewer bands = less redundant work).
+        band_rows = self.band_rows or -(-x.shape[2] // torch.get_num_threads())
+        return self.kernel.forward(x, *self.params, band_rows, out)
