@@ -24,8 +24,8 @@ REPO_ROOT = BENCH_DIR.parent
 
 # Scripts whose issue states a goal keep the goal's settings (Full HD; batch 4 at 256x256; a long sweep).
 SMALL_ARGS = {
-    "bench_generators": ["--repeats", "10"],
-    "bench_export_runtimes": ["--repeats", "10"],
+    "bench_generators": ["--repeats", "5", "--backbones", "efficient_isp", "robust_isp", "srcnn", "rmfa_tiny"],
+    "bench_export_runtimes": ["--repeats", "5"],
     "bench_data": ["--images", "64"],
     "bench_fit": ["--steps", "5"],
     "bench_sweep": [],
