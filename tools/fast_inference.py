@@ -134,7 +134,7 @@ class FusedThreeConvISP:
     output every frame. Inference only (no autograd).
     """
 
-    def __init__(self, net: nn.Module, band_rows: int | None = None):
+    def __init__(self, net: nn.Module, band_rows: int | None = None, winograd: bool = True):
         convs = [getattr(net, name, None) for name in ("conv1", "conv2", "conv3")]
         shapes = [tuple(c.weight.shape) if isinstance(c, nn.Conv2d) else None for c in convs]
         if shapes != [(12, 4, 3, 3), (12, 12, 3, 3), (12, 12, 3, 3)] or not all(c.bias is not None for c in convs):
@@ -142,10 +142,13 @@ class FusedThreeConvISP:
         if band_rows is not None and band_rows < 1:
             raise ValueError(f"band_rows must be >= 1 or None, got {band_rows}")
         self.band_rows = band_rows
-        # Weights as [c_in][ky][kx][c_out] so the kernel broadcasts consecutive output-channel weights.
+        self.winograd = winograd
         self.params = []
         for conv in convs:
-            w = conv.weight.detach().float().permute(1, 2, 3, 0).contiguous()
+            w = conv.weight.detach().float()
+            # Direct: [c_in][ky][kx][c_out] so the kernel broadcasts consecutive output-channel weights.
+            # Winograd F(2,3) along rows: U = G g over kx, laid out [4][c_in][ky][c_out].
+            w = _winograd_row_weights(w) if winograd else w.permute(1, 2, 3, 0).contiguous()
             self.params += [w, conv.bias.detach().float().contiguous()]
         self.kernel = _load_extension()
 
@@ -154,4 +157,14 @@ class FusedThreeConvISP:
             raise ValueError(f"expected a float32 CPU tensor (B, 4, h, w), got {x.dtype} {tuple(x.shape)} on {x.device}")
         # Default: one band per thread (each band restarts its row rings, so fewer bands = less redundant work).
         band_rows = self.band_rows or -(-x.shape[2] // torch.get_num_threads())
-        return self.kernel.forward(x, *self.params, band_rows, out)
+        return self.kernel.forward(x, *self.params, band_rows, out, self.winograd)
+
+
+def _winograd_row_weights(w: torch.Tensor) -> torch.Tensor:
+    """(c_out, c_in, 3, 3) -> (4, c_in, 3, c_out): Winograd F(2,3) filter transform G g along kx.
+
+    G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]; the halves are exact in fp32.
+    """
+    g = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    u = torch.einsum("kx,oiyx->kiyo", g, w.double())
+    return u.float().contiguous()

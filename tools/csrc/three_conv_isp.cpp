@@ -79,6 +79,72 @@ void conv_row(const float* const rows[3], const float* wt, const float* bias, fl
     for (int x = w + 1; x < wp; ++x) out[c * wp + x] = 0.0f;
 }
 
+
+// ---- Winograd F(2,3) along rows: 2 output pixels from 4 inputs with 4 products instead of 6. ----
+// Per input row and channel, tile t (output pixels 2t, 2t+1) reads padded columns 2t..2t+3 (d0..d3);
+// V = B^T d = (d0-d2, d1+d2, d2-d1, d1-d3) is stored as [chan][4][ntp]. Weights arrive pre-transformed
+// as U = G g along kx: [4][cin][ky][12]. Each of the 4 components is then a small GEMM over (cin, ky),
+// blocked like the direct kernel (6 out-channels x 16 tiles); outputs y0 = m0+m1+m2, y1 = m1-m2-m3.
+void wino_input_row(const float* raw, float* v, int chans, int ntp, int wp) {
+  for (int c = 0; c < chans; ++c) {
+    const float* r = raw + c * wp;
+    float* d = v + c * 4 * ntp;
+    for (int t = 0; t < ntp; ++t) {
+      const float e = r[2 * t], o = r[2 * t + 1], e2 = r[2 * t + 2], o2 = r[2 * t + 3];
+      d[t] = e - e2;
+      d[ntp + t] = o + e2;
+      d[2 * ntp + t] = e2 - o;
+      d[3 * ntp + t] = o - o2;
+    }
+  }
+}
+
+template <int CIN, int ACT>
+void wino_conv_row(const float* const vrows[3], const float* u, const float* bias, float* out, int w, int ntp, int wp) {
+  alignas(32) float m[4][kC][16];
+  for (int tb = 0; tb < ntp; tb += 16) {
+    for (int k = 0; k < 4; ++k) {
+      for (int g = 0; g < 2; ++g) {
+        __m256 acc[6][2];
+        for (int o = 0; o < 6; ++o) acc[o][0] = acc[o][1] = _mm256_setzero_ps();
+        for (int ci = 0; ci < CIN; ++ci) {
+          for (int ky = 0; ky < 3; ++ky) {
+            const float* p = vrows[ky] + (ci * 4 + k) * ntp + tb;
+            __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
+            const float* wk = u + ((k * CIN + ci) * 3 + ky) * kC + g * 6;
+            for (int o = 0; o < 6; ++o) {
+              __m256 wb = _mm256_broadcast_ss(wk + o);
+              acc[o][0] = _mm256_fmadd_ps(v0, wb, acc[o][0]);
+              acc[o][1] = _mm256_fmadd_ps(v1, wb, acc[o][1]);
+            }
+          }
+        }
+        for (int o = 0; o < 6; ++o) {
+          _mm256_store_ps(m[k][g * 6 + o], acc[o][0]);
+          _mm256_store_ps(m[k][g * 6 + o] + 8, acc[o][1]);
+        }
+      }
+    }
+    for (int o = 0; o < kC; ++o) {
+      const __m256 b = _mm256_set1_ps(bias[o]);
+      float* q = out + o * wp + 1 + 2 * tb;
+      for (int h = 0; h < 2; ++h) {
+        __m256 m0 = _mm256_load_ps(m[0][o] + 8 * h), m1 = _mm256_load_ps(m[1][o] + 8 * h);
+        __m256 m2 = _mm256_load_ps(m[2][o] + 8 * h), m3 = _mm256_load_ps(m[3][o] + 8 * h);
+        __m256 y0 = _mm256_add_ps(_mm256_add_ps(m0, m1), _mm256_add_ps(m2, b));
+        __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(m1, m2), _mm256_sub_ps(m3, b));
+        if (ACT == 1) { y0 = tanh_avx2(y0); y1 = tanh_avx2(y1); }
+        else { y0 = _mm256_max_ps(y0, _mm256_setzero_ps()); y1 = _mm256_max_ps(y1, _mm256_setzero_ps()); }
+        __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+        _mm256_storeu_ps(q + 16 * h, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(q + 16 * h + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+      }
+    }
+  }
+  for (int c = 0; c < kC; ++c)
+    for (int x = w + 1; x < wp; ++x) out[c * wp + x] = 0.0f;
+}
+
 // Pixel shuffle of one 12-channel row t ([12][wp], pixels at 1..w) into output rows 2y, 2y+1 of 3 planes.
 void shuffle_row(const float* t, float* out, int y, int w, int wp, int64_t plane) {
   const int ow = 2 * w;
@@ -159,8 +225,51 @@ void run_band(const Band& s, int r0, int r1) {
   _mm_sfence();  // make the streamed stores visible before the caller reads the output
 }
 
+
+// Winograd version of run_band: rings hold transformed rows V ([chans][4][ntp]); raw rows live only briefly.
+void run_band_wino(const Band& s, int r0, int r1) {
+  const int wp = s.wp, ntp = s.wv / 2;
+  std::vector<float> raw(kC * wp, 0.f), t(kC * wp, 0.f), zeros(kC * 4 * ntp, 0.f);
+  std::vector<float> in_ring(3 * 4 * 4 * ntp), a_ring(3 * kC * 4 * ntp), b_ring(3 * kC * 4 * ntp);
+  auto ring_row = [&](std::vector<float>& ring, int chans, int r) -> const float* {
+    if (r < 0 || r >= s.h) return zeros.data();
+    return ring.data() + (r % 3) * chans * 4 * ntp;
+  };
+  auto load_input = [&](int r) {
+    for (int c = 0; c < 4; ++c) std::memcpy(raw.data() + c * wp + 1, s.x + ((int64_t)c * s.h + r) * s.w, s.w * sizeof(float));
+    wino_input_row(raw.data(), in_ring.data() + (r % 3) * 4 * 4 * ntp, 4, ntp, wp);
+  };
+  auto compute_a = [&](int r) {
+    const float* rows[3] = {ring_row(in_ring, 4, r - 1), ring_row(in_ring, 4, r), ring_row(in_ring, 4, r + 1)};
+    wino_conv_row<4, 1>(rows, s.w1, s.b1, raw.data(), s.w, ntp, wp);
+    wino_input_row(raw.data(), a_ring.data() + (r % 3) * kC * 4 * ntp, kC, ntp, wp);
+  };
+  auto compute_b = [&](int r) {
+    const float* rows[3] = {ring_row(a_ring, kC, r - 1), ring_row(a_ring, kC, r), ring_row(a_ring, kC, r + 1)};
+    wino_conv_row<kC, 0>(rows, s.w2, s.b2, raw.data(), s.w, ntp, wp);
+    wino_input_row(raw.data(), b_ring.data() + (r % 3) * kC * 4 * ntp, kC, ntp, wp);
+  };
+  int next_in = std::max(r0 - 3, 0), next_a = std::max(r0 - 2, 0), next_b = std::max(r0 - 1, 0);
+  const int64_t plane = (int64_t)4 * s.h * s.w;
+  for (int y = r0; y < r1; ++y) {
+    const int need_b = std::min(y + 1, s.h - 1), need_a = std::min(y + 2, s.h - 1), need_in = std::min(y + 3, s.h - 1);
+    while (next_b <= need_b) {
+      while (next_a <= std::min(next_b + 1, need_a)) {
+        while (next_in <= std::min(next_a + 1, need_in)) load_input(next_in++);
+        compute_a(next_a++);
+      }
+      compute_b(next_b++);
+    }
+    const float* rows[3] = {ring_row(b_ring, kC, y - 1), ring_row(b_ring, kC, y), ring_row(b_ring, kC, y + 1)};
+    wino_conv_row<kC, 0>(rows, s.w3, s.b3, t.data(), s.w, ntp, wp);
+    shuffle_row(t.data(), s.out, y, s.w, wp, plane);
+  }
+  _mm_sfence();
+}
+
 torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch::Tensor w2, torch::Tensor b2,
-                      torch::Tensor w3, torch::Tensor b3, int64_t band_rows, c10::optional<torch::Tensor> out_opt) {
+                      torch::Tensor w3, torch::Tensor b3, int64_t band_rows, c10::optional<torch::Tensor> out_opt,
+                      bool winograd) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 4 && x.scalar_type() == torch::kFloat, "expected float (B,4,h,w), got ",
               x.sizes());
   x = x.contiguous();
@@ -177,7 +286,7 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
   }
   TORCH_CHECK(band_rows >= 1, "band_rows must be >= 1, got ", band_rows);
   Band s;
-  s.h = h; s.w = w; s.wv = (w + 15) / 16 * 16; s.wp = s.wv + 2;
+  s.h = h; s.w = w; s.wv = winograd ? (w + 31) / 32 * 32 : (w + 15) / 16 * 16; s.wp = s.wv + 2;
   s.w1 = w1.data_ptr<float>(); s.b1 = b1.data_ptr<float>();
   s.w2 = w2.data_ptr<float>(); s.b2 = b2.data_ptr<float>();
   s.w3 = w3.data_ptr<float>(); s.b3 = b3.data_ptr<float>();
@@ -187,7 +296,10 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
     si.x = x.data_ptr<float>() + (int64_t)i * 4 * h * w;
     si.out = out.data_ptr<float>() + (int64_t)i * 12 * h * w;
     at::parallel_for(0, bands, 1, [&](int64_t b0, int64_t b1_) {
-      for (int64_t b = b0; b < b1_; ++b) run_band(si, b * band_rows, std::min<int64_t>((b + 1) * band_rows, h));
+      for (int64_t b = b0; b < b1_; ++b) {
+        const int r0 = b * band_rows, r1 = std::min<int64_t>((b + 1) * band_rows, h);
+        if (winograd) run_band_wino(si, r0, r1); else run_band(si, r0, r1);
+      }
     });
   }
   return out;
@@ -196,4 +308,4 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("forward", &forward, "fused Efficient ISP forward (AVX2)", py::arg("x"), py::arg("w1"), py::arg("b1"),
-        py::arg("w2"), py::arg("b2"), py::arg("w3"), py::arg("b3"), py::arg("band_rows"), py::arg("out") = py::none()); }
+        py::arg("w2"), py::arg("b2"), py::arg("w3"), py::arg("b3"), py::arg("band_rows"), py::arg("out") = py::none(), py::arg("winograd") = false); }
