@@ -12,7 +12,12 @@ setup() {
      || ! sha1sum -c --status "$VENV/.requirements.sha" 2>/dev/null; then
     python3 -m venv "$VENV"
     # One resolver run for both files: the export tools pin some shared dependencies.
-    "$VENV/bin/pip" install --quiet -r requirements.txt -r requirements-export.txt
+    echo "setting up $VENV (a few minutes; log in $VENV/pip-install.log)" >&2
+    if ! "$VENV/bin/pip" install --quiet -r requirements.txt -r requirements-export.txt \
+        > "$VENV/pip-install.log" 2>&1; then
+      grep -v "^WARNING: Location" "$VENV/pip-install.log" >&2
+      exit 1
+    fi
     sha1sum requirements.txt requirements-export.txt > "$VENV/.requirements.sha"
   fi
 }
