@@ -91,9 +91,10 @@ def efficient_isp_variants(net: nn.Module, x: torch.Tensor):
         return (lambda t: fused(t, out=out)), x
 
     yield "fused AVX2 kernel, direct conv", lambda: (fast_inference.FusedThreeConvISP(net, winograd=False), x)
-    yield "fused AVX2 kernel, Winograd F(2,3) rows", lambda: (fast_inference.FusedThreeConvISP(net), x)
+    yield "fused AVX2 kernel, Winograd F(2,3) rows", lambda: (fast_inference.FusedThreeConvISP(net, winograd_tile=2), x)
+    yield "fused AVX2 kernel, Winograd F(4,3) rows", lambda: (fast_inference.FusedThreeConvISP(net), x)
     # A video pipeline reuses its output buffer: no fresh 25 MB allocation (page faults) per frame.
-    yield "fused AVX2 kernel, Winograd F(2,3) rows, reused output", fused_reused_output
+    yield "fused AVX2 kernel, Winograd F(4,3) rows, reused output", fused_reused_output
 
 
 def build_generator_like(net: nn.Module) -> nn.Module:

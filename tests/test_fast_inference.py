@@ -63,6 +63,8 @@ def test_fused_kernel_rejects_bad_input():
         fused(torch.rand(1, 3, 8, 8))
     with pytest.raises(RuntimeError, match="out must be"):
         fused(torch.rand(1, 4, 8, 8), out=torch.empty(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="winograd_tile"):
+        FusedThreeConvISP(_net(), winograd_tile=3)
     with pytest.raises(ValueError, match="Efficient ISP only"):
         FusedThreeConvISP(build_generator("robust_isp"))
 
@@ -70,12 +72,13 @@ def test_fused_kernel_rejects_bad_input():
 @pytest.mark.skipif(not fused_kernel_available(), reason="fused kernel needs an AVX2+FMA x86 CPU")
 @pytest.mark.parametrize("shape", [(1, 4, 1, 1), (1, 4, 2, 3), (1, 4, 5, 33), (2, 4, 9, 31), (1, 4, 12, 65)])
 @pytest.mark.parametrize("band_rows", [1, 3, None])
-def test_fused_winograd_matches_direct_and_eager_on_odd_sizes(shape, band_rows):
-    """Winograd F(2,3) tiles pair up columns: odd widths, single pixels and tile-block tails must stay exact."""
+@pytest.mark.parametrize("tile", [2, 4])
+def test_fused_winograd_matches_direct_and_eager_on_odd_sizes(shape, band_rows, tile):
+    """Winograd F(tile,3) groups columns: odd widths, single pixels and tile-block tails must stay exact."""
     net = _net(2)
     x = torch.randn(shape) * 2  # wide input range: tanh saturates, ReLU clips
     ref = _eager(net, x)
-    wino = FusedThreeConvISP(net, band_rows=band_rows, winograd=True)(x)
+    wino = FusedThreeConvISP(net, band_rows=band_rows, winograd=True, winograd_tile=tile)(x)
     direct = FusedThreeConvISP(net, band_rows=band_rows, winograd=False)(x)
     assert (wino - ref).abs().max().item() < 1e-4
     assert (direct - ref).abs().max().item() < 1e-4
@@ -83,7 +86,8 @@ def test_fused_winograd_matches_direct_and_eager_on_odd_sizes(shape, band_rows):
 
 
 @pytest.mark.skipif(not fused_kernel_available(), reason="fused kernel needs an AVX2+FMA x86 CPU")
-def test_fused_winograd_photo_like_input():
+@pytest.mark.parametrize("tile", [2, 4])
+def test_fused_winograd_photo_like_input(tile):
     """Smooth [0, 1] input (the real use) with default-init weights, like a freshly built generator."""
     torch.manual_seed(3)
     net = build_generator("efficient_isp").eval()
@@ -91,7 +95,7 @@ def test_fused_winograd_photo_like_input():
     x = (0.5 + 0.5 * torch.sin(6 * ramp[None, :] + 3 * ramp[:, None] + torch.arange(4.0)[:, None, None]))[None]
     x = (x + 0.02 * torch.rand_like(x)).clamp(0, 1)[..., :45, :]
     ref = _eager(net, x)
-    out = FusedThreeConvISP(net, winograd=True)(x)
+    out = FusedThreeConvISP(net, winograd=True, winograd_tile=tile)(x)
     assert out.shape == ref.shape == (1, 3, 90, 140)
     assert (out - ref).abs().max().item() < 1e-4
     assert ref.std().item() > 1e-3

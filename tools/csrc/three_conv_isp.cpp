@@ -99,17 +99,93 @@ void wino_input_row(const float* raw, float* v, int chans, int ntp, int wp) {
   }
 }
 
-template <int CIN, int ACT>
+// F(4,3) (points 0, +-1, +-2, inf): tile t = output pixels 4t..4t+3 from padded columns 4t..4t+5; 6 components.
+// Vectorised by 8 tiles via in-lane 4x4 transposes, which leave the tiles of each group of 8 in the order
+// 0 2 4 6 1 3 5 7; the GEMM does not care and wino4_output's interleave undoes it for free.
+inline void transpose_phases(const float* p, __m256& d0, __m256& d1, __m256& d2, __m256& d3) {
+  __m256 l0 = _mm256_loadu_ps(p), l1 = _mm256_loadu_ps(p + 8), l2 = _mm256_loadu_ps(p + 16), l3 = _mm256_loadu_ps(p + 24);
+  __m256d u0 = _mm256_castps_pd(_mm256_unpacklo_ps(l0, l1)), u1 = _mm256_castps_pd(_mm256_unpackhi_ps(l0, l1));
+  __m256d u2 = _mm256_castps_pd(_mm256_unpacklo_ps(l2, l3)), u3 = _mm256_castps_pd(_mm256_unpackhi_ps(l2, l3));
+  d0 = _mm256_castpd_ps(_mm256_unpacklo_pd(u0, u2));
+  d1 = _mm256_castpd_ps(_mm256_unpackhi_pd(u0, u2));
+  d2 = _mm256_castpd_ps(_mm256_unpacklo_pd(u1, u3));
+  d3 = _mm256_castpd_ps(_mm256_unpackhi_pd(u1, u3));
+}
+
+// raw rows must be readable up to column 4 * ntp + 35 (wp covers it: see forward()).
+void wino4_input_row(const float* raw, float* v, int chans, int ntp, int wp) {
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f);
+  for (int c = 0; c < chans; ++c) {
+    const float* r = raw + c * wp;
+    float* d = v + c * 6 * ntp;
+    for (int t = 0; t < ntp; t += 8) {
+      __m256 d0, d1, d2, d3, d4, d5, x2, x3;
+      transpose_phases(r + 4 * t, d0, d1, d2, d3);
+      transpose_phases(r + 4 * t + 4, d4, d5, x2, x3);
+      __m256 s12 = _mm256_add_ps(d1, d2), m12 = _mm256_sub_ps(d1, d2);
+      __m256 d42 = _mm256_sub_ps(d4, d2), d31 = _mm256_sub_ps(d3, d1);
+      _mm256_storeu_ps(d + t, _mm256_add_ps(_mm256_fnmadd_ps(five, d2, _mm256_mul_ps(four, d0)), d4));
+      _mm256_storeu_ps(d + ntp + t, _mm256_fnmadd_ps(four, s12, _mm256_add_ps(d3, d4)));
+      _mm256_storeu_ps(d + 2 * ntp + t, _mm256_fmadd_ps(four, m12, _mm256_sub_ps(d4, d3)));
+      _mm256_storeu_ps(d + 3 * ntp + t, _mm256_fmadd_ps(two, d31, d42));
+      _mm256_storeu_ps(d + 4 * ntp + t, _mm256_fnmadd_ps(two, d31, d42));
+      _mm256_storeu_ps(d + 5 * ntp + t, _mm256_add_ps(_mm256_fnmadd_ps(five, d3, _mm256_mul_ps(four, d1)), d5));
+    }
+  }
+}
+
+template <int ACT>
+inline __m256 activate(__m256 y);
+
+// F(4,3) output transform A^T m + bias, activation, and 4-way interleave of 16 tiles into 64 pixels.
+template <int ACT, int NC>
+void wino4_output(const float (*m)[kC][16], const float* bias, float* out, int tb, int wp) {
+  for (int o = 0; o < kC; ++o) {
+    const __m256 b = _mm256_set1_ps(bias[o]);
+    float* q = out + o * wp + 1 + 4 * tb;
+    for (int h = 0; h < 2; ++h) {
+      __m256 mk[6];
+      for (int k = 0; k < 6; ++k) mk[k] = _mm256_load_ps(m[k][o] + 8 * h);
+      __m256 s12 = _mm256_add_ps(mk[1], mk[2]), d12 = _mm256_sub_ps(mk[1], mk[2]);
+      __m256 s34 = _mm256_add_ps(mk[3], mk[4]), d34 = _mm256_sub_ps(mk[3], mk[4]);
+      __m256 y0 = activate<ACT>(_mm256_add_ps(_mm256_add_ps(mk[0], s12), _mm256_add_ps(s34, b)));
+      __m256 y1 = activate<ACT>(_mm256_add_ps(_mm256_fmadd_ps(d34, _mm256_set1_ps(2.f), d12), b));
+      __m256 y2 = activate<ACT>(_mm256_add_ps(_mm256_fmadd_ps(s34, _mm256_set1_ps(4.f), s12), b));
+      __m256 y3 = activate<ACT>(_mm256_add_ps(_mm256_fmadd_ps(d34, _mm256_set1_ps(8.f), d12), _mm256_add_ps(mk[5], b)));
+      __m256 lo01 = _mm256_unpacklo_ps(y0, y1), hi01 = _mm256_unpackhi_ps(y0, y1);
+      __m256 lo23 = _mm256_unpacklo_ps(y2, y3), hi23 = _mm256_unpackhi_ps(y2, y3);
+      __m256 t04 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(lo01), _mm256_castps_pd(lo23)));
+      __m256 t15 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(lo01), _mm256_castps_pd(lo23)));
+      __m256 t26 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(hi01), _mm256_castps_pd(hi23)));
+      __m256 t37 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(hi01), _mm256_castps_pd(hi23)));
+      // Lanes hold tiles (0 2 4 6 | 1 3 5 7), so t04 = tiles (0 | 1), t15 = (2 | 3), t26 = (4 | 5), t37 = (6 | 7).
+      float* qq = q + 32 * h;
+      _mm256_storeu_ps(qq, t04);
+      _mm256_storeu_ps(qq + 8, t15);
+      _mm256_storeu_ps(qq + 16, t26);
+      _mm256_storeu_ps(qq + 24, t37);
+    }
+  }
+}
+
+template <int ACT>
+inline __m256 activate(__m256 y) {
+  return ACT == 1 ? tanh_avx2(y) : _mm256_max_ps(y, _mm256_setzero_ps());
+}
+
+// Winograd row conv; TILE = 2 (F(2,3), 4 components) or 4 (F(4,3), 6 components).
+template <int CIN, int ACT, int TILE>
 void wino_conv_row(const float* const vrows[3], const float* u, const float* bias, float* out, int w, int ntp, int wp) {
-  alignas(32) float m[4][kC][16];
+  constexpr int NC = TILE + 2;
+  alignas(32) float m[NC][kC][16];
   for (int tb = 0; tb < ntp; tb += 16) {
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < NC; ++k) {
       for (int g = 0; g < 2; ++g) {
         __m256 acc[6][2];
         for (int o = 0; o < 6; ++o) acc[o][0] = acc[o][1] = _mm256_setzero_ps();
         for (int ci = 0; ci < CIN; ++ci) {
           for (int ky = 0; ky < 3; ++ky) {
-            const float* p = vrows[ky] + (ci * 4 + k) * ntp + tb;
+            const float* p = vrows[ky] + (ci * NC + k) * ntp + tb;
             __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
             const float* wk = u + ((k * CIN + ci) * 3 + ky) * kC + g * 6;
             for (int o = 0; o < 6; ++o) {
@@ -125,11 +201,16 @@ void wino_conv_row(const float* const vrows[3], const float* u, const float* bia
         }
       }
     }
+    if (TILE == 4) {
+      wino4_output<ACT, NC>(m, bias, out, tb, wp);
+      continue;
+    }
     for (int o = 0; o < kC; ++o) {
       const __m256 b = _mm256_set1_ps(bias[o]);
       float* q = out + o * wp + 1 + 2 * tb;
       for (int h = 0; h < 2; ++h) {
         __m256 m0 = _mm256_load_ps(m[0][o] + 8 * h), m1 = _mm256_load_ps(m[1][o] + 8 * h);
+        static_assert(TILE == 2 || TILE == 4, "tile");
         __m256 m2 = _mm256_load_ps(m[2][o] + 8 * h), m3 = _mm256_load_ps(m[3][o] + 8 * h);
         __m256 y0 = _mm256_add_ps(_mm256_add_ps(m0, m1), _mm256_add_ps(m2, b));
         __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(m1, m2), _mm256_sub_ps(m3, b));
@@ -227,27 +308,30 @@ void run_band(const Band& s, int r0, int r1) {
 
 
 // Winograd version of run_band: rings hold transformed rows V ([chans][4][ntp]); raw rows live only briefly.
+template <int TILE>
 void run_band_wino(const Band& s, int r0, int r1) {
-  const int wp = s.wp, ntp = s.wv / 2;
-  std::vector<float> raw(kC * wp, 0.f), t(kC * wp, 0.f), zeros(kC * 4 * ntp, 0.f);
-  std::vector<float> in_ring(3 * 4 * 4 * ntp), a_ring(3 * kC * 4 * ntp), b_ring(3 * kC * 4 * ntp);
+  constexpr int NC = TILE + 2;
+  const int wp = s.wp, ntp = s.wv / TILE;
+  auto transform = TILE == 2 ? wino_input_row : wino4_input_row;
+  std::vector<float> raw(kC * wp, 0.f), t(kC * wp, 0.f), zeros(kC * NC * ntp, 0.f);
+  std::vector<float> in_ring(3 * 4 * NC * ntp), a_ring(3 * kC * NC * ntp), b_ring(3 * kC * NC * ntp);
   auto ring_row = [&](std::vector<float>& ring, int chans, int r) -> const float* {
     if (r < 0 || r >= s.h) return zeros.data();
-    return ring.data() + (r % 3) * chans * 4 * ntp;
+    return ring.data() + (r % 3) * chans * NC * ntp;
   };
   auto load_input = [&](int r) {
     for (int c = 0; c < 4; ++c) std::memcpy(raw.data() + c * wp + 1, s.x + ((int64_t)c * s.h + r) * s.w, s.w * sizeof(float));
-    wino_input_row(raw.data(), in_ring.data() + (r % 3) * 4 * 4 * ntp, 4, ntp, wp);
+    transform(raw.data(), in_ring.data() + (r % 3) * 4 * NC * ntp, 4, ntp, wp);
   };
   auto compute_a = [&](int r) {
     const float* rows[3] = {ring_row(in_ring, 4, r - 1), ring_row(in_ring, 4, r), ring_row(in_ring, 4, r + 1)};
-    wino_conv_row<4, 1>(rows, s.w1, s.b1, raw.data(), s.w, ntp, wp);
-    wino_input_row(raw.data(), a_ring.data() + (r % 3) * kC * 4 * ntp, kC, ntp, wp);
+    wino_conv_row<4, 1, TILE>(rows, s.w1, s.b1, raw.data(), s.w, ntp, wp);
+    transform(raw.data(), a_ring.data() + (r % 3) * kC * NC * ntp, kC, ntp, wp);
   };
   auto compute_b = [&](int r) {
     const float* rows[3] = {ring_row(a_ring, kC, r - 1), ring_row(a_ring, kC, r), ring_row(a_ring, kC, r + 1)};
-    wino_conv_row<kC, 0>(rows, s.w2, s.b2, raw.data(), s.w, ntp, wp);
-    wino_input_row(raw.data(), b_ring.data() + (r % 3) * kC * 4 * ntp, kC, ntp, wp);
+    wino_conv_row<kC, 0, TILE>(rows, s.w2, s.b2, raw.data(), s.w, ntp, wp);
+    transform(raw.data(), b_ring.data() + (r % 3) * kC * NC * ntp, kC, ntp, wp);
   };
   int next_in = std::max(r0 - 3, 0), next_a = std::max(r0 - 2, 0), next_b = std::max(r0 - 1, 0);
   const int64_t plane = (int64_t)4 * s.h * s.w;
@@ -261,7 +345,7 @@ void run_band_wino(const Band& s, int r0, int r1) {
       compute_b(next_b++);
     }
     const float* rows[3] = {ring_row(b_ring, kC, y - 1), ring_row(b_ring, kC, y), ring_row(b_ring, kC, y + 1)};
-    wino_conv_row<kC, 0>(rows, s.w3, s.b3, t.data(), s.w, ntp, wp);
+    wino_conv_row<kC, 0, TILE>(rows, s.w3, s.b3, t.data(), s.w, ntp, wp);
     shuffle_row(t.data(), s.out, y, s.w, wp, plane);
   }
   _mm_sfence();
@@ -269,7 +353,8 @@ void run_band_wino(const Band& s, int r0, int r1) {
 
 torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch::Tensor w2, torch::Tensor b2,
                       torch::Tensor w3, torch::Tensor b3, int64_t band_rows, c10::optional<torch::Tensor> out_opt,
-                      bool winograd) {
+                      int64_t winograd_tile) {
+  TORCH_CHECK(winograd_tile == 0 || winograd_tile == 2 || winograd_tile == 4, "winograd_tile must be 0, 2 or 4, got ", winograd_tile);
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 4 && x.scalar_type() == torch::kFloat, "expected float (B,4,h,w), got ",
               x.sizes());
   x = x.contiguous();
@@ -286,7 +371,7 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
   }
   TORCH_CHECK(band_rows >= 1, "band_rows must be >= 1, got ", band_rows);
   Band s;
-  s.h = h; s.w = w; s.wv = winograd ? (w + 31) / 32 * 32 : (w + 15) / 16 * 16; s.wp = s.wv + 2;
+  s.h = h; s.w = w; s.wv = winograd_tile ? (w + 16 * winograd_tile - 1) / (16 * winograd_tile) * (16 * winograd_tile) : (w + 15) / 16 * 16; s.wp = s.wv + 4;  // +4: left pad, right pad, and the F(4,3) transform's 2-float vector over-read
   s.w1 = w1.data_ptr<float>(); s.b1 = b1.data_ptr<float>();
   s.w2 = w2.data_ptr<float>(); s.b2 = b2.data_ptr<float>();
   s.w3 = w3.data_ptr<float>(); s.b3 = b3.data_ptr<float>();
@@ -298,7 +383,9 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
     at::parallel_for(0, bands, 1, [&](int64_t b0, int64_t b1_) {
       for (int64_t b = b0; b < b1_; ++b) {
         const int r0 = b * band_rows, r1 = std::min<int64_t>((b + 1) * band_rows, h);
-        if (winograd) run_band_wino(si, r0, r1); else run_band(si, r0, r1);
+        if (winograd_tile == 4) run_band_wino<4>(si, r0, r1);
+        else if (winograd_tile == 2) run_band_wino<2>(si, r0, r1);
+        else run_band(si, r0, r1);
       }
     });
   }
@@ -308,4 +395,4 @@ torch::Tensor forward(torch::Tensor x, torch::Tensor w1, torch::Tensor b1, torch
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("forward", &forward, "fused Efficient ISP forward (AVX2)", py::arg("x"), py::arg("w1"), py::arg("b1"),
-        py::arg("w2"), py::arg("b2"), py::arg("w3"), py::arg("b3"), py::arg("band_rows"), py::arg("out") = py::none(), py::arg("winograd") = false); }
+        py::arg("w2"), py::arg("b2"), py::arg("w3"), py::arg("b3"), py::arg("band_rows"), py::arg("out") = py::none(), py::arg("winograd_tile") = 0); }
