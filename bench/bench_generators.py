@@ -3,7 +3,8 @@ and for Efficient ISP the strip-tiled runner and the fused AVX2 kernel (tools/fa
 
 Input 1x4x544x960 packed (output 1x3x1088x1920); RMFA-Net gets its 1x3x1088x1920 split input.
 Prints median ms, the network's MAC count (counted from conv shapes with forward hooks) and the
-achieved GMAC/s, and each mode's max |difference| from the eager output. Goal: Efficient ISP <= 20 ms on 2 cores.
+achieved GMAC/s (Winograd modes: nominal direct-conv MACs per second; they do fewer real multiplies),
+and each mode's max |difference| from the eager output. Goal: Efficient ISP <= 20 ms on 2 cores.
 """
 import argparse
 import os
@@ -119,7 +120,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"threads={args.threads} load_avg={os.getloadavg()[0]:.2f} torch={torch.__version__}")
-    print(f"{'backbone':14s} {'mode':36s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s} {'max|diff| vs eager':>18s}")
+    print(f"{'backbone':14s} {'mode':50s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s} {'max|diff| vs eager':>18s}")
     for name in args.backbones:
         torch.manual_seed(0)
         net = build_generator(name).eval()
@@ -134,9 +135,9 @@ def main(argv=None):
                 with torch.inference_mode():
                     diff = (fn(inp).to_dense() - reference).abs().max().item()
             except Exception as err:  # e.g. ops without an mkldnn kernel; report, don't crash
-                print(f"{name:14s} {label:36s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
+                print(f"{name:14s} {label:50s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
                 continue
-            print(f"{name:14s} {label:36s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f} {diff:18.2e}", flush=True)
+            print(f"{name:14s} {label:50s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f} {diff:18.2e}", flush=True)
             if hasattr(fn, "close"):
                 fn.close()
 
