@@ -120,7 +120,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"threads={args.threads} load_avg={os.getloadavg()[0]:.2f} torch={torch.__version__}")
-    print(f"{'backbone':14s} {'mode':50s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s} {'max|diff| vs eager':>18s}")
+    print(f"{'backbone':14s} {'mode':56s} {'ms':>9s} {'GMAC':>7s} {'GMAC/s':>7s} {'max|diff| vs eager':>18s}")
     for name in args.backbones:
         torch.manual_seed(0)
         net = build_generator(name).eval()
@@ -135,9 +135,9 @@ def main(argv=None):
                 with torch.inference_mode():
                     diff = (fn(inp).to_dense() - reference).abs().max().item()
             except Exception as err:  # e.g. ops without an mkldnn kernel; report, don't crash
-                print(f"{name:14s} {label:50s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
+                print(f"{name:14s} {label:56s} failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}")
                 continue
-            print(f"{name:14s} {label:50s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f} {diff:18.2e}", flush=True)
+            print(f"{name:14s} {label:56s} {ms:9.1f} {gmac:7.2f} {gmac / ms * 1e3:7.1f} {diff:18.2e}", flush=True)
             if hasattr(fn, "close"):
                 fn.close()
 
