@@ -15,32 +15,28 @@ namespace {
 
 constexpr int kC = 12;  // channels of every conv output
 
-// tanh(x) = sign(x) * (1 - e) / (1 + e), e = exp(-2|x|); Cephes-style exp (~1e-7 rel error).
+// tanh as a 13/6 odd rational minimax fit on [-7.9053, 7.9053] (beyond that tanh == +-1 in fp32), the
+// coefficients Eigen uses for float; the division is a reciprocal estimate + one Newton step (~2^-22).
+// Max abs error vs torch.tanh ~4e-7, and ~half the instructions of an exp-based tanh.
 inline __m256 tanh_avx2(__m256 x) {
-  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-  __m256 ax = _mm256_andnot_ps(sign_mask, x);
-  __m256 t = _mm256_mul_ps(ax, _mm256_set1_ps(-2.0f));
-  t = _mm256_max_ps(t, _mm256_set1_ps(-87.0f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), t);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  __m256 ex = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  __m256 one = _mm256_set1_ps(1.0f);
-  // 1 / (1 + e) by rcp + one Newton step (~2^-22 relative): vdivps would be the slowest op here.
-  __m256 den = _mm256_add_ps(one, ex);
-  __m256 inv = _mm256_rcp_ps(den);
-  inv = _mm256_mul_ps(inv, _mm256_fnmadd_ps(den, inv, _mm256_set1_ps(2.0f)));
-  __m256 th = _mm256_mul_ps(_mm256_sub_ps(one, ex), inv);
-  return _mm256_or_ps(th, _mm256_and_ps(x, sign_mask));
+  const __m256 bound = _mm256_set1_ps(7.90531110763549805f);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_sub_ps(_mm256_setzero_ps(), bound)), bound);
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.00018790482477e-13f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-8.60467152213735e-11f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.12229709037114e-08f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(1.48572235717979e-05f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(6.37261928875436e-04f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(4.89352455891786e-03f));
+  p = _mm256_mul_ps(p, x);
+  __m256 q = _mm256_set1_ps(1.19825839466702e-06f);
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(1.18534705686654e-04f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(2.26843463243900e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(4.89352518554385e-03f));
+  __m256 inv = _mm256_rcp_ps(q);
+  inv = _mm256_mul_ps(inv, _mm256_fnmadd_ps(q, inv, _mm256_set1_ps(2.0f)));
+  return _mm256_mul_ps(p, inv);
 }
 
 // One output row (12 channels) of a 3x3 conv from 3 padded input rows.
