@@ -270,6 +270,20 @@ struct Band {
 };
 
 // Output rows [r0, r1) of one image, with 3-row rings per layer (slot = row % 3).
+// Fill the three 3-row rings up to the rows output row y needs. Input row r must be loaded before A row
+// r-1 and A row r before B row r-1; interleaving them so keeps each ring from overrunning.
+template <class Load, class ComputeA, class ComputeB>
+inline void advance_rings(int need_in, int need_a, int need_b, int& next_in, int& next_a, int& next_b,
+                          Load& load_input, ComputeA& compute_a, ComputeB& compute_b) {
+  while (next_b <= need_b) {
+    while (next_a <= std::min(next_b + 1, need_a)) {
+      while (next_in <= std::min(next_a + 1, need_in)) load_input(next_in++);
+      compute_a(next_a++);
+    }
+    compute_b(next_b++);
+  }
+}
+
 void run_band(const Band& s, int r0, int r1) {
   const int wp = s.wp;
   std::vector<float> in_ring(3 * 4 * wp, 0.f), a_ring(3 * kC * wp, 0.f), b_ring(3 * kC * wp, 0.f);
@@ -294,14 +308,7 @@ void run_band(const Band& s, int r0, int r1) {
   const int64_t plane = (int64_t)4 * s.h * s.w;
   for (int y = r0; y < r1; ++y) {
     const int need_b = std::min(y + 1, s.h - 1), need_a = std::min(y + 2, s.h - 1), need_in = std::min(y + 3, s.h - 1);
-    // Input row r must be loaded before A row r-1; A row r before B row r-1. Interleave so rings never overrun.
-    while (next_b <= need_b) {
-      while (next_a <= std::min(next_b + 1, need_a)) {
-        while (next_in <= std::min(next_a + 1, need_in)) load_input(next_in++);
-        compute_a(next_a++);
-      }
-      compute_b(next_b++);
-    }
+    advance_rings(need_in, need_a, need_b, next_in, next_a, next_b, load_input, compute_a, compute_b);
     const float* rows[3] = {ring_row(b_ring, kC, y - 1), ring_row(b_ring, kC, y), ring_row(b_ring, kC, y + 1)};
     conv_row<kC, 0>(rows, s.w3, s.b3, t.data(), s.w, s.wv, wp);
     shuffle_row(t.data(), s.out, y, s.w, wp, plane);
@@ -340,13 +347,7 @@ void run_band_wino(const Band& s, int r0, int r1) {
   const int64_t plane = (int64_t)4 * s.h * s.w;
   for (int y = r0; y < r1; ++y) {
     const int need_b = std::min(y + 1, s.h - 1), need_a = std::min(y + 2, s.h - 1), need_in = std::min(y + 3, s.h - 1);
-    while (next_b <= need_b) {
-      while (next_a <= std::min(next_b + 1, need_a)) {
-        while (next_in <= std::min(next_a + 1, need_in)) load_input(next_in++);
-        compute_a(next_a++);
-      }
-      compute_b(next_b++);
-    }
+    advance_rings(need_in, need_a, need_b, next_in, next_a, next_b, load_input, compute_a, compute_b);
     const float* rows[3] = {ring_row(b_ring, kC, y - 1), ring_row(b_ring, kC, y), ring_row(b_ring, kC, y + 1)};
     wino_conv_row<kC, 0, TILE>(rows, s.w3, s.b3, t.data(), s.w, ntp, wp);
     shuffle_row(t.data(), s.out, y, s.w, wp, plane);
