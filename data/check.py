@@ -7,7 +7,7 @@ from pathlib import Path
 from .errors import BadInputError
 from .layout import list_images, target_size_problem
 from .presets import get_preset
-from .raw_io import _decode, raw_problem
+from .raw_io import _decode, raw_file_problem
 
 
 def _folder_problems(folder: Path, ext: str, role: str) -> tuple:
@@ -21,16 +21,11 @@ def _folder_problems(folder: Path, ext: str, role: str) -> tuple:
 def _raw_shapes(raws: dict, problems: list) -> dict:
     shapes = {}
     for stem, path in raws.items():
-        try:
-            image = _decode(path)
-        except BadInputError as error:
-            problems.append(str(error))
-            continue
-        problem = raw_problem(image)
+        problem, shape = raw_file_problem(path)
         if problem:
-            problems.append(f"{path}: {problem}")
+            problems.append(problem)
         else:
-            shapes[stem] = image.shape
+            shapes[stem] = shape
     return shapes
 
 

@@ -14,7 +14,7 @@ from .errors import BadInputError
 from .layout import list_images, split_dirs, target_size_problem
 from .packing import normalise_packed, pack_bayer, rmfa_split
 from .presets import get_preset
-from .raw_io import raw_problem, read_raw, read_rgb, _decode
+from .raw_io import raw_file_problem, read_raw, read_rgb
 
 INPUT_KINDS = ("packed4", "split3")
 RESIZE_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
@@ -89,7 +89,7 @@ class ISPDataset(Dataset):
         """Decode every file once and drop the unusable ones (opt-in: costs a full read of the split)."""
         good_raws, raw_shapes = {}, {}
         for stem, path in raws.items():
-            problem, shape = _raw_file_problem(path)
+            problem, shape = raw_file_problem(path)
             if problem:
                 self.problems.append(problem)
             else:
@@ -155,15 +155,6 @@ def _select(raws: dict, indices, raw_dir) -> dict:
     if missing:
         raise BadInputError(f"{raw_dir}: {len(missing)} listed index(es) have no file, e.g. {missing[:5]}")
     return {stem: raws[stem] for stem in stems}
-
-
-def _raw_file_problem(path):
-    try:
-        image = _decode(path)
-    except BadInputError as error:
-        return str(error), None
-    problem = raw_problem(image)
-    return (f"{path}: {problem}", None) if problem else (None, image.shape)
 
 
 def _target_file_problem(path, raw_shape):

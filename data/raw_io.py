@@ -103,3 +103,13 @@ def write_rgb(path, rgb: np.ndarray, jpeg_quality: int = 95) -> None:
     if not ok:
         raise BadInputError(f"{path}: encoding as {ext} failed")
     _atomic_write_bytes(path, encoded.tobytes())
+
+
+def raw_file_problem(path):
+    """(problem message, None) for an unusable RAW file, else (None, its shape); never raises for bad data."""
+    try:
+        image = _decode(path)
+    except BadInputError as error:
+        return str(error), None
+    problem = raw_problem(image)
+    return (f"{path}: {problem}", None) if problem else (None, image.shape)
