@@ -69,16 +69,12 @@ def _camera_raw_mosaic(path: Path) -> np.ndarray:
 
 def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
     """Generator input (1, C, h, w) for a RAW PNG (dataset normalisation) or a camera RAW file."""
-    from data import normalise_packed, pack_bayer, read_raw, rmfa_split
+    from data import generator_input, pack_bayer, read_raw, rmfa_split
     if path.suffix.lower() in CAMERA_RAW_EXTS:
         mosaic = _camera_raw_mosaic(path)  # already black-subtracted and scaled to [0, 1]
         planes = rmfa_split(mosaic, black=0.0, white=1.0) if input_kind == "split3" else pack_bayer(mosaic)
     else:
-        raw = read_raw(path)
-        if input_kind == "split3":
-            planes = rmfa_split(raw, preset.rmfa_black, preset.rmfa_white)
-        else:
-            planes = normalise_packed(pack_bayer(raw), preset.black_level, preset.white_level)
+        planes = generator_input(read_raw(path), preset, input_kind)
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 

@@ -6,7 +6,7 @@ from .errors import BadInputError
 from .packing import mosaic_rggb, normalise_packed, pack_bayer, rmfa_split
 from .presets import DATASET_PRESETS, DatasetPreset, get_preset
 from .raw_io import read_raw, read_rgb, write_raw, write_rgb
-from .dataset import ISPDataset
+from .dataset import ISPDataset, generator_input
 from .synthetic import make_synthetic_dataset
 from .check import check_dataset
 from .split import make_split, read_index_list, write_split_lists
@@ -14,6 +14,6 @@ from .split import make_split, read_index_list, write_split_lists
 __all__ = [
     "BadInputError", "DATASET_PRESETS", "DatasetPreset", "get_preset", "read_raw", "read_rgb", "write_raw",
     "write_rgb", "pack_bayer", "normalise_packed", "rmfa_split", "mosaic_rggb", "demosaic_reference",
-    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset",
+    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset", "generator_input",
     "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "write_split_lists",
 ]

@@ -32,6 +32,14 @@ def resize_rgb(rgb: np.ndarray, size, mode: str = "bilinear") -> np.ndarray:
     return np.clip(resized, 0.0, 1.0)
 
 
+def generator_input(raw: np.ndarray, preset, input_kind: str) -> np.ndarray:
+    """A RAW mosaic as the generator takes it: packed and normalised (4, H/2, W/2) or the RMFA split (3, H, W)."""
+    preset = get_preset(preset) if isinstance(preset, str) else preset
+    if input_kind == "split3":
+        return rmfa_split(raw, preset.rmfa_black, preset.rmfa_white)
+    return normalise_packed(pack_bayer(raw), preset.black_level, preset.white_level)
+
+
 def _to_chw(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))
 
@@ -119,9 +127,7 @@ class ISPDataset(Dataset):
         return len(self.raw_paths)
 
     def _input(self, raw):
-        if self.input_kind == "split3":
-            return rmfa_split(raw, self.preset.rmfa_black, self.preset.rmfa_white)
-        return normalise_packed(pack_bayer(raw), self.preset.black_level, self.preset.white_level)
+        return generator_input(raw, self.preset, self.input_kind)
 
     def _target(self, index, raw_shape):
         path = self.target_paths[index]
