@@ -94,9 +94,8 @@ class Trainer:
         self.stage, self.cfg, self.stage_dir, self.info, self.device = stage, dict(cfg, stage=stage), stage_dir, info, device
         self.total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
         torch.manual_seed(cfg["seed"])  # same random init (and random backbones) on every rank
-        self.generator = build_generator(cfg["backbone"]).to(device)
-        if init_weights is not None:
-            self.generator.load_state_dict(load_generator(init_weights, cfg["backbone"]).state_dict())
+        self.generator = (build_generator(cfg["backbone"]) if init_weights is None
+                          else load_generator(init_weights, cfg["backbone"])).to(device).train()
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
