@@ -34,9 +34,11 @@ g_lr = 5e-4                       # generator Adam learning rate (Efficient/Robu
 g_betas = (0.5, 0.9)              # generator Adam betas (ablation: beta1 in {0.0, 0.5})
 d_lr = 1e-5                       # discriminators' Adam learning rate
 d_betas = (0.5, 0.9)              # discriminators' Adam betas
-d_every = 10                      # one discriminator update every d_every generator steps, same batch
+d_every = 10                      # one discriminator update after generator steps 1, 1+d_every, ... (release phase), same batch
 d_grad_clip = 1.0                 # gradient-norm clip of each discriminator update
-train_first_linear = True         # False reproduces the release quirk: texture D's first linear never trained
+train_first_linear = False        # release: the texture Ds' first linear layer keeps its random init; True trains it
+emulate_first_linear_residue = True  # release: that layer's never-zeroed .grad builds up and enters D's gradient clip
+                                  # (SPEC section 3); False drops the residue (no effect when train_first_linear=True)
 
 # Per-backbone presets, applied before command-line overrides (SPEC section 6).
 backbone_presets = {

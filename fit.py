@@ -32,8 +32,9 @@ from training.distributed import (DistInfo, average_gradients, average_param_gra
                                   cleanup, init_distributed)
 from training.monitor import Monitor, write_nonfinite_report
 from training.sampling import make_loader, random_crop_batch, read_index_file
-from training.stages import (STAGES, build_loss_kit, discriminator_step, generator_gradients,
-                             generator_terms, paired_data, uses_reference)
+from training.stages import (STAGES, add_residues, build_loss_kit, discriminator_step, generator_gradients,
+                             generator_terms, is_discriminator_step, paired_data, residue_inputs,
+                             residue_parameters, uses_reference)
 
 
 def parse_args(argv=None):
@@ -100,7 +101,7 @@ class Trainer:
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
-        self.d_opts = {name: torch.optim.Adam(d.parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
+        self.d_opts = {name: torch.optim.Adam(d.trained_parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
                        for name, d in self.kit.discriminators.items()}
         self.step, self.skipped = 0, 0
         for module in [self.generator, *self.kit.discriminators.values()]:
@@ -112,6 +113,7 @@ class Trainer:
                 "discriminators": {k: d.state_dict() for k, d in self.kit.discriminators.items()},
                 "optimizers": {"generator": self.g_opt.state_dict(),
                                **{k: o.state_dict() for k, o in self.d_opts.items()}},
+                "residues": self._residues(),
                 "step": self.step, "skipped": self.skipped, "stage": self.stage,
                 "config": json.loads(json.dumps(self.cfg, default=list)), "rng": ckpt.rng_state()}
 
@@ -124,8 +126,17 @@ class Trainer:
             disc.load_state_dict(state["discriminators"][name])
             self.d_opts[name].load_state_dict(state["optimizers"][name])
         self.g_opt.load_state_dict(state["optimizers"]["generator"])
+        for name, grads in state.get("residues", {}).items():
+            for param, grad in zip(residue_parameters(self.kit.discriminators[name]), grads):
+                param.grad = grad.to(param.device)
         self.step, self.skipped = state["step"], state["skipped"]
         ckpt.set_rng_state(state["rng"])
+
+    def _residues(self) -> dict:
+        """The emulated gradient residue of each texture discriminator (part of the training state)."""
+        return {name: [p.grad.detach().cpu() for p in params]
+                for name, disc in self.kit.discriminators.items()
+                if (params := residue_parameters(disc)) and all(p.grad is not None for p in params)}
 
     def save(self) -> None:
         if not self.info.is_main:
@@ -170,7 +181,8 @@ class Trainer:
         values = self._reduced_values(terms)
         grads, scales, norms = None, {}, {}
         if all(map(math.isfinite, values.values())):
-            grads, scales, norms = generator_gradients(terms, params, cfg, self._reduce)
+            grads, scales, norms, residues = generator_gradients(terms, params, cfg, self._reduce,
+                                                                 residue_inputs(self.kit))
         bad = [k for k, v in {**values, **norms}.items() if not math.isfinite(v)]
         if bad:
             self._non_finite(bad, values, batch)
@@ -178,13 +190,17 @@ class Trainer:
         for p, g in zip(params, grads):
             p.grad = g
         self.g_opt.step()
+        add_residues(self.kit, residues)
         logs = {f"raw/{k}": v for k, v in values.items()}
         logs.update({f"weighted/{k}": cfg["lambdas"].get(k, 1.0) * scales[k] * values[k] for k in values})
         logs.update({f"dla_scale/{k}": float(s) for k, s in scales.items()})
         logs.update({f"grad_norm/{k}": float(n) for k, n in norms.items()})
-        if self.kit.discriminators and self.step % cfg["d_every"] == 0:
-            logs.update(discriminator_step(self.kit, self.d_opts, real, fakes, cfg,
-                                           lambda m: average_param_grads(m, self.info)))
+        if self.kit.discriminators and is_discriminator_step(self.step, cfg["d_every"]):
+            d_logs, d_bad = discriminator_step(self.kit, self.d_opts, real, fakes, cfg,
+                                               lambda m: average_param_grads(m, self.info))
+            logs.update(d_logs)
+            if d_bad:  # the generator step stands; the discriminators with a bad loss were not updated
+                self._non_finite(list(d_bad), d_bad, batch)
         if self.step % cfg["log_every"] == 0 or self.step == self.total:
             logs["lr/generator"] = self.g_opt.param_groups[0]["lr"]
             logs.update({f"lr/D_{k}": o.param_groups[0]["lr"] for k, o in self.d_opts.items()})

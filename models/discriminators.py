@@ -2,8 +2,10 @@
 
 Texture D: conv 5x5 s2 (Cin->48), 3x3 s2 (48->128), 3x3 s1 (128->192), 3x3 s1 (192->192),
 3x3 s2 (192->128), flatten, linear -> 1024, linear 1024 -> 1, LeakyReLU(0.2) after all but the last.
-Every layer is built in the constructor (the first linear is sized from `feature_size`), so an
-optimizer created right after construction sees all parameters.
+Every layer is built in the constructor (the first linear is sized from `feature_size`).
+The release created the first linear lazily, after the optimizer, so it was never trained; which
+parameters an optimizer should update is therefore the model's answer (`trained_parameters`), not
+"every parameter that requires grad": the release's untrained layer still requires grad.
 """
 import torch
 from torch import nn
@@ -26,10 +28,14 @@ def texture_flat_size(feature_size: int) -> int:
 
 
 class TextureDiscriminator(nn.Module):
-    """(B, Cin, S, S) -> (B, 1). train_first_linear=False reproduces the release, whose first linear
-    layer was created after the optimizer and so kept its initial weights (requires_grad False here)."""
+    """(B, Cin, S, S) -> (B, 1).
 
-    def __init__(self, in_channels: int = 64, feature_size: int = 63, train_first_linear: bool = True):
+    train_first_linear=False (release): fc1 keeps its initial weights; it is left out of
+    `trained_parameters`. first_linear_requires_grad says whether autograd still reaches it (the
+    release's case, which lets its never-zeroed .grad build up); False skips that work."""
+
+    def __init__(self, in_channels: int = 64, feature_size: int = 63, train_first_linear: bool = False,
+                 first_linear_requires_grad: bool = True):
         super().__init__()
         self.in_channels, self.feature_size = in_channels, feature_size
         layers, c_in = [], in_channels
@@ -40,7 +46,13 @@ class TextureDiscriminator(nn.Module):
         self.fc1 = nn.Linear(texture_flat_size(feature_size), 1024)
         self.fc2 = nn.Linear(1024, 1)
         self.act = nn.LeakyReLU(0.2)
-        self.fc1.requires_grad_(train_first_linear)
+        self.train_first_linear = train_first_linear
+        self.fc1.requires_grad_(train_first_linear or first_linear_requires_grad)
+
+    def trained_parameters(self) -> list:
+        """What the discriminator's optimizer updates."""
+        untrained = () if self.train_first_linear else (self.fc1.weight, self.fc1.bias)
+        return [p for p in self.parameters() if all(p is not q for q in untrained)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-2:] != (self.feature_size,) * 2:
@@ -63,6 +75,9 @@ class ColorDiscriminator(nn.Module):
         if tokens.dim() != 3 or tokens.shape[-1] != self.token_dim:
             raise ValueError(f"color discriminator expects (B, tokens, {self.token_dim}), got {tuple(tokens.shape)}")
         return self.mlp(tokens).mean(dim=1)
+
+    def trained_parameters(self) -> list:
+        return list(self.parameters())
 
 
 DISCRIMINATORS = {"texture": TextureDiscriminator, "color": ColorDiscriminator}

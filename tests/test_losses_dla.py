@@ -44,14 +44,14 @@ def test_each_term_reaches_generator_with_norm_lambda(setup):
     gen, x, target = setup
     params = list(gen.parameters())
     lambdas = {"mse": LAMBDA, "tv": LAMBDA, "bright": LAMBDA}
-    _, scales, norms = dla_gradients(make_terms(gen, x, target), params, lambdas)
+    _, scales, norms, _ = dla_gradients(make_terms(gen, x, target), params, lambdas)
     for name, grads in independent_grads(gen, x, target).items():
         n = flat_norm(grads)
         assert norms[name] == pytest.approx(n, rel=1e-10)
         assert scales[name] == pytest.approx(1.0 / (n + 1e-8), rel=1e-10)
         assert flat_norm([LAMBDA * scales[name] * g for g in grads]) == pytest.approx(LAMBDA, rel=1e-6)
     # one term alone: the combined gradient itself has norm lambda
-    single, _, _ = dla_gradients({"tv": make_terms(gen, x, target)["tv"]}, params, {"tv": LAMBDA})
+    single, _, _, _ = dla_gradients({"tv": make_terms(gen, x, target)["tv"]}, params, {"tv": LAMBDA})
     assert flat_norm(single) == pytest.approx(LAMBDA, rel=1e-6)
 
 
@@ -59,7 +59,7 @@ def test_combined_gradient_equals_autograd_of_constant_scaled_sum(setup):
     gen, x, target = setup
     params = list(gen.parameters())
     lambdas = {"mse": 0.5, "tv": 2.0, "bright": 1e-4}
-    grads, scales, _ = dla_gradients(make_terms(gen, x, target), params, lambdas)
+    grads, scales, _, _ = dla_gradients(make_terms(gen, x, target), params, lambdas)
     terms = make_terms(gen, x, target)
     total = sum(lambdas[k] * scales[k] * terms[k] for k in terms)  # scales are python constants
     expected = torch.autograd.grad(total, params)
@@ -89,8 +89,8 @@ def test_one_autograd_pass_per_term_and_no_backward(setup, monkeypatch):
 def test_grad_reduce_applies_before_the_norm(setup):
     gen, x, target = setup
     params = list(gen.parameters())
-    plain, _, plain_norms = dla_gradients(make_terms(gen, x, target), params)
-    doubled, _, doubled_norms = dla_gradients(make_terms(gen, x, target), params,
+    plain, _, plain_norms, _ = dla_gradients(make_terms(gen, x, target), params)
+    doubled, _, doubled_norms, _ = dla_gradients(make_terms(gen, x, target), params,
                                               grad_reduce=lambda gs: [2.0 * g for g in gs])
     for name in plain_norms:
         assert doubled_norms[name] == pytest.approx(2.0 * plain_norms[name], rel=1e-10)
@@ -102,7 +102,7 @@ def test_dla_backward_writes_param_grads_and_handles_unused_params(setup):
     gen, x, target = setup
     extra = nn.Parameter(torch.ones(3, dtype=torch.float64))  # reached by no term
     params = list(gen.parameters()) + [extra]
-    grads, scales, norms = dla_gradients(make_terms(gen, x, target), params)
+    grads, scales, norms, _ = dla_gradients(make_terms(gen, x, target), params)
     gen.zero_grad(set_to_none=True)
     dla_backward(make_terms(gen, x, target), params)
     for p, g in zip(params, grads):
@@ -114,9 +114,9 @@ def test_lambdas_of_absent_terms_are_ignored_and_constant_terms_contribute_nothi
     gen, x, target = setup
     params = list(gen.parameters())
     terms = make_terms(gen, x, target)
-    plain, _, _ = dla_gradients({"mse": terms["mse"]}, params, {"mse": 0.5})
+    plain, _, _, _ = dla_gradients({"mse": terms["mse"]}, params, {"mse": 0.5})
     terms = make_terms(gen, x, target)
-    extra, _, norms = dla_gradients({"mse": terms["mse"], "const": torch.tensor(3.0)}, params,
+    extra, _, norms, _ = dla_gradients({"mse": terms["mse"], "const": torch.tensor(3.0)}, params,
                                     {"mse": 0.5, "color": 2.0})
     assert norms["const"] == 0.0
     for a, b in zip(plain, extra):

@@ -251,7 +251,7 @@ def test_dla_unequal_lambdas_norms_and_constant_scale_autograd():
     def terms():
         out = gen(x)
         return {"mse": mse_loss(out, target), "tv": tv_loss(out), "color": 7.0 * color_loss(out, target)}
-    grads, scales, norms = dla_gradients(terms(), params, lambdas)
+    grads, scales, norms, _ = dla_gradients(terms(), params, lambdas)
     total_scaled = 0.0
     for name, lam in lambdas.items():
         g = torch.autograd.grad(terms()[name], params)

@@ -135,13 +135,16 @@ def test_texture_discriminator_shapes_for_256_patches():
 
 
 def test_texture_discriminator_first_linear_switch():
-    trained = build_discriminator("texture", in_channels=64, feature_size=63)
-    quirk = build_discriminator("texture", in_channels=64, feature_size=63, train_first_linear=False)
-    assert all(p.requires_grad for p in trained.parameters())
-    frozen = [n for n, p in quirk.named_parameters() if not p.requires_grad]
-    assert frozen == ["fc1.weight", "fc1.bias"]
-    # The optimizer built right after construction holds every trainable parameter incl. fc1.
-    opt = torch.optim.Adam([p for p in trained.parameters() if p.requires_grad])
+    trained = build_discriminator("texture", in_channels=64, feature_size=63, train_first_linear=True)
+    release = build_discriminator("texture", in_channels=64, feature_size=63)  # the default is the release's
+    no_residue = build_discriminator("texture", in_channels=64, feature_size=63, first_linear_requires_grad=False)
+    ids = lambda params: {id(p) for p in params}  # noqa: E731
+    assert ids(trained.trained_parameters()) == ids(trained.parameters())
+    # Release: fc1 is outside what the optimizer updates, but autograd still reaches it.
+    assert ids(release.trained_parameters()) == ids(release.parameters()) - ids(release.fc1.parameters())
+    assert release.fc1.weight.requires_grad and release.fc1.bias.requires_grad
+    assert [n for n, p in no_residue.named_parameters() if not p.requires_grad] == ["fc1.weight", "fc1.bias"]
+    opt = torch.optim.Adam(trained.trained_parameters())
     assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == n_params(trained)
     out = trained(torch.rand(2, 64, 63, 63)).sum()
     out.backward()

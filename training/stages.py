@@ -61,12 +61,11 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
         probe = torch.zeros(1, 3, output_size, output_size)
         with torch.no_grad():
             map0, map3 = kit.texture(probe)
-        kit.discriminators["lin0"] = build_discriminator(
-            "texture", in_channels=map0.shape[1], feature_size=map0.shape[-1],
-            train_first_linear=cfg["train_first_linear"])
-        kit.discriminators["lin3"] = build_discriminator(
-            "texture", in_channels=map3.shape[1], feature_size=map3.shape[-1],
-            train_first_linear=cfg["train_first_linear"])
+        for name, fmap in (("lin0", map0), ("lin3", map3)):
+            kit.discriminators[name] = build_discriminator(
+                "texture", in_channels=fmap.shape[1], feature_size=fmap.shape[-1],
+                train_first_linear=cfg["train_first_linear"],
+                first_linear_requires_grad=cfg["emulate_first_linear_residue"])
     if "adv_color" in terms:
         kit.color = losses.build_color_features(
             model_name=cfg["vit_model"], weights_path=cfg["vit_weights"] or None,
@@ -129,32 +128,79 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, cfg: dict):
         real = real_features(kit, batch["target"])
         fakes = fake_features(kit, fake)
         for name, disc in kit.discriminators.items():
-            with torch.no_grad():
+            # The release's G loss differentiates D(real) too; that reaches only the residue layer.
+            with torch.set_grad_enabled(bool(residue_parameters(disc))):
                 d_real = disc(real[name])
             terms[f"adv_{name}"] = losses.relativistic_g_loss(d_real, disc(fakes[name]))
     return {k: terms[k] for k in kit.terms}, real, {k: v.detach() for k, v in fakes.items()}
 
 
-def generator_gradients(terms: dict, params: list, cfg: dict, grad_reduce):
-    """DLA (or a plain weighted sum) -> one gradient per parameter, with per-term scales and norms."""
+def residue_parameters(disc: torch.nn.Module) -> list:
+    """The release's never-trained first linear layer of a texture discriminator, when its gradient
+    residue is emulated (SPEC section 3): it requires grad, no optimizer holds it, its .grad is never
+    zeroed. Its .grad is the residue R."""
+    fc1 = getattr(disc, "fc1", None)
+    if fc1 is None or disc.train_first_linear or not fc1.weight.requires_grad:
+        return []
+    return [fc1.weight, fc1.bias]
+
+
+def generator_gradients(terms: dict, params: list, cfg: dict, grad_reduce, residue_inputs: dict | None = None):
+    """DLA (or a plain weighted sum) -> one gradient per parameter, with per-term scales and norms.
+
+    residue_inputs: term -> residue parameters; their gradients come from the same pass, weighted as
+    the release's backward passes add them: (1 + 2 s_i lambda_i) under DLA (the raw term once, the
+    scaled term twice), lambda_i for a plain weighted sum (one backward of the total).
+    Returns (grads, scales, norms, residue increments term -> list aligned with residue_inputs[term])."""
     lambdas = {k: float(cfg["lambdas"].get(k, 1.0)) for k in terms}
+    residue_inputs = residue_inputs or {}
     if cfg["dla"]:
-        return losses.dla_gradients(terms, params, lambdas=lambdas, eps=cfg["dla_eps"],
-                                    grad_reduce=grad_reduce)
+        grads, scales, norms, extra = losses.dla_gradients(
+            terms, params, lambdas=lambdas, eps=cfg["dla_eps"], grad_reduce=grad_reduce,
+            extra_inputs=residue_inputs)
+        factors = {k: 1.0 + 2.0 * scales[k] * lambdas[k] for k in extra}
+        return grads, scales, norms, {k: [g * factors[k] for g in extra[k]] for k in extra}
     total = sum(lambdas[k] * v for k, v in terms.items())
-    grads = grad_reduce(list(torch.autograd.grad(total, params)))
-    return grads, {k: 1.0 for k in terms}, {}
+    inputs = params + [p for term_inputs in residue_inputs.values() for p in term_inputs]
+    found = torch.autograd.grad(total, inputs, allow_unused=True)
+    found = grad_reduce([torch.zeros_like(p) if g is None else g for g, p in zip(found, inputs)])
+    rest = iter(found[len(params):])  # each term's own layer: only that term reaches it
+    increments = {k: [next(rest) for _ in term_inputs] for k, term_inputs in residue_inputs.items()}
+    return found[:len(params)], {k: 1.0 for k in terms}, {}, increments
+
+
+def add_residues(kit: LossKit, increments: dict) -> None:
+    """Accumulate each texture term's increment into its discriminator's residue (.grad of fc1)."""
+    for term, grads in increments.items():
+        for param, grad in zip(residue_parameters(kit.discriminators[term.removeprefix("adv_")]), grads):
+            param.grad = grad.detach().clone() if param.grad is None else param.grad.add_(grad)
+
+
+def residue_inputs(kit: LossKit) -> dict:
+    return {f"adv_{name}": params for name, disc in kit.discriminators.items()
+            if (params := residue_parameters(disc))}
+
+
+def is_discriminator_step(step: int, d_every: int) -> bool:
+    """The release updates the discriminators after generator steps 1, 1 + d_every, ... (its step
+    index carries a +99 offset); the phase matters once the residue is emulated."""
+    return (step - 1) % d_every == 0
 
 
 def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, cfg: dict,
-                       reduce_module_grads) -> dict:
-    """One update of every discriminator on the same batch, fake features detached."""
-    stats = {}
+                       reduce_module_grads) -> tuple[dict, dict]:
+    """One update of every discriminator on the same batch, fake features detached.
+
+    The gradient-norm clip runs over every gradient of the discriminator, the emulated residue
+    included, as the release's clip did. A discriminator whose loss is not finite is not updated.
+    Returns (stats, non-finite losses name -> value)."""
+    stats, bad = {}, {}
     for name, disc in kit.discriminators.items():
         loss, parts = losses.discriminator_step_loss(
             disc, real[name], fakes[name], gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"])
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"discriminator '{name}' loss is {loss.item()}")
+            bad[f"D_{name}"] = loss.item()
+            continue
         optimizers[name].zero_grad(set_to_none=True)
         loss.backward()
         reduce_module_grads(disc)
@@ -162,4 +208,4 @@ def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, 
         optimizers[name].step()
         stats[f"D/{name}/loss"] = loss.item()
         stats.update({f"D/{name}/{k}": float(v) for k, v in parts.items()})
-    return stats
+    return stats, bad
