@@ -189,3 +189,29 @@ def test_two_process_ddp_matches_single_process(tiny_fujifilm_root, tmp_path):
     for name, state in a["discriminators"].items():
         for key, value in state.items():
             torch.testing.assert_close(b["discriminators"][name][key], value, rtol=1e-4, atol=1e-6)
+
+
+def nan_discriminator_loss(d, real, fake, gamma=10.0, penalty_scale=100.0):
+    loss = d(real).mean() * float("nan")
+    return loss, {"adv": loss.detach(), "r1": loss.detach(), "r2": loss.detach()}
+
+
+def test_nan_discriminator_loss_stops_naming_it(tiny_fujifilm_root, tmp_path, monkeypatch):
+    import losses
+    monkeypatch.setattr(losses, "discriminator_step_loss", nan_discriminator_loss)
+    overrides = tiny_overrides(tiny_fujifilm_root, tmp_path, "dnan", pretrained_generator="efficient_isp_demosaic_pretrain")
+    with pytest.raises(FloatingPointError, match="D_lin0"):
+        fit.main(["--set", *overrides])
+    assert (tmp_path / "dnan" / "unpaired" / "nonfinite_step_1" / "report.json").exists()
+
+
+def test_nan_discriminator_loss_skip_policy_counts(tiny_fujifilm_root, tmp_path, monkeypatch):
+    import losses
+    monkeypatch.setattr(losses, "discriminator_step_loss", nan_discriminator_loss)
+    overrides = tiny_overrides(tiny_fujifilm_root, tmp_path, "dskip", nan_policy="skip",
+                               pretrained_generator="efficient_isp_demosaic_pretrain")
+    assert fit.main(["--set", *overrides]) == 0
+    state = ckpt.load_state(tmp_path / "dskip" / "unpaired" / "checkpoints" / "last.pth")
+    assert state["skipped"] == 2 and state["step"] == 2  # one skipped D update per step (d_every=1)
+    before = {k: v.clone() for k, v in state["discriminators"]["lin0"].items()}
+    assert all(torch.isfinite(v).all() for v in before.values())
