@@ -171,9 +171,9 @@ def published_comparison(config: dict, best: dict) -> str:
             lines.append(f"{metric:>9}  {expected:9.4f}  {'-':>9}  {'-':>10}  (not in the CSVs)")
         else:
             lines.append(f"{metric:>9}  {expected:9.4f}  {measured:9.4f}  {measured - expected:+10.4f}{order}")
-    lines.append(f"published: test set, outputs saved as truncated 8-bit PNGs; measured: this sweep's split, "
-                 f"scored as quantize={best.get('quantize', 'unknown')} (for a like-for-like figure score the test "
-                 "split with --quantize truncate, or run test_model.py)")
+    lines.append(f"published: the paper's test set, truncated 8-bit outputs; measured: this sweep's split, scored "
+                 f"as quantize={best.get('quantize', 'unknown')}.\nLike for like: sweep the test split with "
+                 "--quantize truncate, or run test_model.py on the best checkpoint.")
     return "\n".join(lines)
 
 
