@@ -4,6 +4,7 @@ examples:
   python fit.py                                         # config.py as it is
   python fit.py --set backbone=rmfa_tiny stage=paired   # typed overrides of config.py keys
   python fit.py --config my_config.py --set max_steps=500
+  python fit.py --config recipes/fujifilm_efficient_isp_unpaired.py   # a published result (README)
   python fit.py --resume runs/NAME                      # continue exactly where the run stopped
   torchrun --nproc_per_node=4 fit.py --set batch_size=64  # several GPUs (gloo on CPU)
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from data import ISPDataset
+from data import BadInputError, ISPDataset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
@@ -39,7 +40,8 @@ from training.stages import (STAGES, add_residues, build_loss_kit, discriminator
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="config.py", help="config file of commented defaults")
+    parser.add_argument("--config", default="config.py", help="config file of commented defaults, or one extending it "
+                        "(base_config = ...), e.g. recipes/<name>.py")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in this folder")
     return parser.parse_args(argv)
@@ -291,6 +293,10 @@ def main(argv=None) -> int:
                             info, device)
         if info.is_main:
             print(f"[fit] done: {final}\n[fit] run folder: {run_dir}")
+    except (BadInputError, FileNotFoundError) as error:  # a missing dataset, index list or checkpoint
+        print(f"fit.py: {error} (set data_root / train_indices / pretrained_generator in the config file "
+              "or with --set)", file=sys.stderr)
+        return 2
     finally:
         cleanup(info)
     return 0

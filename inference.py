@@ -3,6 +3,9 @@
 The split is read and preprocessed ONCE per process and kept in memory; every checkpoint is then
 only a forward pass plus metrics. One CSV per checkpoint (rows: file, step, metrics; last row the
 mean, file='mean'); a checkpoint whose CSV exists is skipped, so an interrupted sweep resumes.
+As the release's validation sweeps did, the clamped float output is scored; --quantize truncate
+(or round) scores the 8-bit image instead, as the test tables were (SPEC section 7). The mode is a
+CSV column, and a CSV scored another way is scored again.
 
   python inference.py --run runs/fuji_unpaired                    # every G_step_*.pth of a run
   python inference.py --run runs/x --mod 40 --rem 10              # only steps with step % 40 == 10
@@ -25,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from losses.metrics import METRIC_NAMES, build_lpips_metric, score_batch
+from losses.metrics import METRIC_NAMES, QUANTIZE_MODES, build_lpips_metric, score_batch
 
 STEP_PATTERN = re.compile(r"step_?(\d+)")
 SUMMARY_NAME = "mean"
@@ -115,7 +118,7 @@ def load_eval_data(data_root, dataset: str, split: str, input_kind: str, batch_s
 
 
 @torch.no_grad()
-def evaluate_model(model, data: EvalData, device="cpu", quantize: bool = True, lpips=None,
+def evaluate_model(model, data: EvalData, device="cpu", quantize: str = "none", lpips=None,
                    metrics=None) -> list[dict]:
     """Per-image metric rows {file, psnr, ssim, ms_ssim[, lpips]} for one generator."""
     # channels_last: ~30% faster small convolutions on CPU (and tensor-core friendly on GPU).
@@ -165,7 +168,7 @@ def csv_path_for(checkpoint: Path, out_dir: Path | None, split: str) -> Path:
 
 
 def score_checkpoint(path: Path, backbone: str, data: EvalData, csv_path: Path, device="cpu",
-                     quantize: bool = True, lpips=None, metrics=None) -> dict:
+                     quantize: str = "none", lpips=None, metrics=None) -> dict:
     """Load, evaluate and write one checkpoint's CSV; returns its summary row."""
     from models import load_generator
     model = load_generator(path, backbone, map_location="cpu")
@@ -176,17 +179,21 @@ def score_checkpoint(path: Path, backbone: str, data: EvalData, csv_path: Path, 
     table.append({"file": SUMMARY_NAME, "step": step, **{k: v for k, v in summary.items() if k != "file"}})
     for row in table:
         row["checkpoint"] = str(path)
+        row["quantize"] = quantize
     write_csv_atomic(csv_path, table)
     return table[-1]
 
 
-def already_scored(csv_path: Path, metrics) -> bool:
-    """A complete CSV (written atomically, so existing = complete) holding every requested metric."""
+def already_scored(csv_path: Path, metrics, quantize: str = "none") -> bool:
+    """A complete CSV (written atomically, so existing = complete) holding every requested metric,
+    scored with the same quantisation (CSVs from before the column existed are scored again)."""
     if not csv_path.is_file():
         return False
     with open(csv_path, newline="") as handle:
-        header = next(csv.reader(handle), [])
-    return all(m in header for m in metrics)
+        rows = list(csv.DictReader(handle))
+    if not rows or rows[-1].get("quantize") != quantize:
+        return False
+    return all(m in rows[-1] for m in metrics)
 
 
 def _record_failure(out_csv: Path, checkpoint: Path, error: Exception) -> None:
@@ -197,14 +204,18 @@ def _record_failure(out_csv: Path, checkpoint: Path, error: Exception) -> None:
         handle.write(f"{checkpoint},{type(error).__name__}: {message}\n")
 
 
-def resolve_settings(args) -> dict:
-    """Backbone/dataset/data root from the flags, else from the run's config.json."""
+def run_config(args) -> tuple[Path | None, dict]:
+    """The run folder (--run, or above --checkpoints' checkpoints/ folder) and its config.json."""
     run_dir = Path(args.run) if args.run else None
     if run_dir is None and args.checkpoints:
         first = Path(args.checkpoints[0])
         if first.parent.name == "checkpoints":
             run_dir = first.parent.parent
-    config = read_run_config(run_dir) if run_dir else {}
+    return run_dir, (read_run_config(run_dir) if run_dir else {})
+
+
+def resolve_settings(args, run_dir: Path | None, config: dict) -> dict:
+    """Backbone/dataset/data root from the flags, else from the run's config.json."""
     settings = {"backbone": args.backbone or config.get("backbone"),
                 "dataset": args.dataset or config.get("dataset"),
                 "data_root": args.data_root or config.get("data_root")}
@@ -214,6 +225,16 @@ def resolve_settings(args) -> dict:
         raise SystemExit(f"inference.py: missing {', '.join('--' + m.replace('_', '-') for m in missing)} "
                          f"(not in {where})")
     return settings
+
+
+def print_sweep_summary(csv_files, config: dict) -> None:
+    """Best checkpoint by validation PSNR over every CSV of the sweep's folders (earlier runs included),
+    beside the published numbers when the run came from a recipe."""
+    from tools.best import best_report, merge, metric_names
+    folders = sorted({Path(c).parent for c in csv_files if Path(c).parent.is_dir()})
+    rows = merge(folders) if folders else []
+    if rows and "psnr" in metric_names(rows):
+        print(best_report(rows, folders, "psnr", config if config.get("published") else None), flush=True)
 
 
 def collect_checkpoints(args) -> list[Path]:
@@ -257,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indices", help="file of stems (one per line) to score from --split, e.g. ZRR's "
                                      "held-out validation list with --split train (tools.data split)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the one-off load")
-    p.add_argument("--no-quantize", action="store_true", help="score raw float outputs, not 8-bit ones")
+    p.add_argument("--quantize", choices=QUANTIZE_MODES, default="none",
+                   help="none (release sweeps): score the clamped float output; truncate / round: score the "
+                        "8-bit image, as test tables are made (truncate is the release's PNG saving)")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 weight file (else searched; column omitted)")
     p.add_argument("--no-lpips", action="store_true", help="skip LPIPS even when weights are present")
     p.add_argument("--metrics", default=",".join(METRIC_NAMES),
@@ -276,17 +299,19 @@ def main(argv=None) -> int:
     unknown = sorted(set(metrics) - set(METRIC_NAMES))
     if unknown:
         raise SystemExit(f"inference.py: unknown --metrics {unknown}; choose from {METRIC_NAMES}")
-    settings = resolve_settings(args)
+    run_dir, config = run_config(args)
+    settings = resolve_settings(args, run_dir, config)
     out_dir = Path(args.out) if args.out else None
     todo = [(p, csv_path_for(p, out_dir, args.split)) for p in collect_checkpoints(args)]
     lpips = None
     if "lpips" in metrics and not args.no_lpips and todo:
         lpips = build_lpips_metric(args.lpips_weights, device=args.device)
     required = [m for m in metrics if m != "lpips" or lpips is not None]
-    pending = [(p, c) for p, c in todo if args.rescore or not already_scored(c, required)]
+    pending = [(p, c) for p, c in todo if args.rescore or not already_scored(c, required, args.quantize)]
     print(f"{len(todo)} checkpoint(s) selected, {len(todo) - len(pending)} already scored, "
           f"{len(pending)} to score", flush=True)
     if not pending:
+        print_sweep_summary([c for _, c in todo], config)
         return 0
     from models import generator_info
     input_kind = generator_info(settings["backbone"])["input_kind"]
@@ -302,16 +327,17 @@ def main(argv=None) -> int:
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):
         try:
             summary = score_checkpoint(path, settings["backbone"], data, csv_file, args.device,
-                                       not args.no_quantize, lpips, metrics)
+                                       args.quantize, lpips, metrics)
         except Exception as err:  # a broken checkpoint must not stop the sweep
             failures += 1
             _record_failure(csv_file, path, err)
             print(f"FAILED {path}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             continue
-        line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in ("file", "step", "checkpoint"))
+        line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in ("file", "step", "checkpoint", "quantize"))
         tqdm.write(f"{path.name}  step {summary['step']}  {line}")
     print(f"done: {len(pending) - failures} scored, {failures} failed in "
           f"{time.perf_counter() - scoring_start:.1f}s", flush=True)
+    print_sweep_summary([c for _, c in todo], config)
     return 1 if failures else 0
 
 

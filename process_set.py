@@ -79,7 +79,7 @@ def plan_workers(args, passthrough: list) -> list[Worker]:
         argv = [args.python, str(INFERENCE), "--mod", str(args.n), "--rem", str(rem), "--split", args.split,
                 "--quiet"]
         for flag, value in (("--run", args.run), ("--backbone", args.backbone), ("--dataset", args.dataset),
-                            ("--data-root", args.data_root), ("--out", args.out)):
+                            ("--data-root", args.data_root), ("--out", args.out), ("--quantize", args.quantize)):
             if value:
                 argv += [flag, str(value)]
         if args.checkpoints:
@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--split", default="val")
     p.add_argument("--out", help="CSV folder for every worker (default <run>/eval_<split>)")
+    p.add_argument("--quantize", choices=["none", "truncate", "round"],
+                   help="passed to inference.py: none (its default, the release's sweeps) scores the clamped "
+                        "float output; truncate / round score the 8-bit image")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto: round-robin over visible GPUs, else CPU")
     p.add_argument("--python", default=sys.executable, help="interpreter for the workers")

@@ -10,5 +10,5 @@ from .vgg import VGG19Relu54, build_vgg19_relu54, content_loss, read_matconvnet_
 from .vit import ColorFeatures, build_color_features
 from .weights import (WEIGHT_FILES, MissingWeightsError, RandomWeightsWarning, WeightsMismatchError,
                       resolve_weight)
-from .metrics import (LPIPSMetric, build_lpips_metric, ms_ssim_tf, psnr, quantize_8bit, score_batch,
-                      ssim_tf)
+from .metrics import (QUANTIZE_MODES, LPIPSMetric, build_lpips_metric, ms_ssim_tf, psnr, quantize_8bit,
+                      score_batch, scored_output, ssim_tf)

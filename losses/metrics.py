@@ -21,6 +21,9 @@ import torch.nn.functional as F
 
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 METRIC_NAMES = ("psnr", "ssim", "ms_ssim", "lpips")
+# How a prediction is scored: 'none' = the clamped float output (the release's validation sweeps);
+# 'truncate' / 'round' = the 8-bit PNG it is saved as (the release's test tables truncate).
+QUANTIZE_MODES = ("none", "truncate", "round")
 
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -30,10 +33,28 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"metric inputs must be (B, C, H, W); got shape {tuple(x.shape)}")
 
 
-def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
-    """Clamp to [0, 1] and round to the nearest of 256 levels, as saving an 8-bit PNG does."""
-    scaled = x.clamp(0.0, 1.0).mul_(255.0).add_(0.5)  # in place on the fresh clamp copy: fewer passes
-    return scaled.floor_().div_(255.0)
+def quantize_8bit(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """Clamp to [0, 1] and map to the 8-bit levels a saved PNG holds, as a uint8 tensor.
+
+    mode 'truncate' is the release's uint8(x * 255) (floor; how the paper's test tables were made,
+    SPEC section 7); 'round' is floor(x * 255 + 0.5). Computed in x's own precision, so a float32
+    output gives the same levels as the release's numpy float32 arithmetic, boundary cases included.
+    """
+    if mode not in ("truncate", "round"):
+        raise ValueError(f"8-bit quantisation mode must be 'truncate' or 'round', got {mode!r}")
+    scaled = x.clamp(0.0, 1.0).mul_(255.0)  # in place on the fresh clamp copy: fewer passes
+    if mode == "round":
+        scaled.add_(0.5)
+    return scaled.floor_().to(torch.uint8)
+
+
+def scored_output(x: torch.Tensor, quantize: str = "none") -> torch.Tensor:
+    """The prediction as it is scored: clamped to [0, 1], then optionally as its 8-bit PNG levels / 255."""
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"unknown quantisation {quantize!r}; choose from {QUANTIZE_MODES}")
+    if quantize == "none":
+        return x.clamp(0.0, 1.0)
+    return quantize_8bit(x, quantize).to(x.dtype) / 255.0
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, max_val: float = 1.0) -> torch.Tensor:
@@ -226,11 +247,11 @@ def _load_alexnet_features(net: torch.nn.Module, alex_state: dict) -> None:
 
 # ----------------------------------------------------------------------------- batch scoring
 
-def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: bool = True,
+def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: str = "none",
                 lpips: LPIPSMetric | None = None, ms_ssim: bool | None = None, metrics=None) -> dict:
     """Metrics of one batch as {name: (B,) float64 CPU tensor}, in METRIC_NAMES order.
 
-    quantize: clamp + 8-bit round the prediction first, as the release saved PNGs before scoring.
+    quantize: one of QUANTIZE_MODES; the prediction is always clamped to [0, 1] first (scored_output).
     ms_ssim: None = compute when the images are large enough for TF's five scales, else NaN.
     metrics: subset of METRIC_NAMES to compute (None = all available; lpips needs the module).
     """
@@ -239,8 +260,7 @@ def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: bool = True,
     unknown = wanted - set(METRIC_NAMES)
     if unknown:
         raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {METRIC_NAMES}")
-    if quantize:
-        pred = quantize_8bit(pred)
+    pred = scored_output(pred, quantize)
     scores = {}
     if "psnr" in wanted:
         scores["psnr"] = psnr(pred, target)

@@ -48,7 +48,7 @@ def test_checkpoint_step_and_remainder_selection():
 
 def test_inference_values_remainder_and_resume(tiny_run, tiny_fujifilm_root, capsys):
     from data import ISPDataset
-    from losses.metrics import psnr, quantize_8bit, ssim_tf
+    from losses.metrics import psnr, ssim_tf
     from models import load_generator
     assert inference.main(["--run", str(tiny_run), "--mod", "20", "--rem", "0", "--quiet", "--no-lpips"]) == 0
     out = tiny_run / "eval_val"
@@ -60,7 +60,7 @@ def test_inference_values_remainder_and_resume(tiny_run, tiny_fujifilm_root, cap
     sample = ds[1]
     model = load_generator(tiny_run / "checkpoints" / "G_step_20.pth", "efficient_isp")
     with torch.no_grad():
-        pred = quantize_8bit(model(sample["raw"][None]))
+        pred = model(sample["raw"][None]).clamp(0.0, 1.0)  # the release's sweeps: clamped float output
     row = next(r for r in rows if r["file"] == sample["name"])
     assert float(row["psnr"]) == pytest.approx(psnr(pred, sample["target"][None]).item(), rel=1e-6)
     assert float(row["ssim"]) == pytest.approx(ssim_tf(pred, sample["target"][None]).item(), rel=1e-6)
@@ -164,7 +164,7 @@ def test_indices_list_metric_subset_and_dedup(tiny_run, tmp_path, capsys):
     assert "1 checkpoint(s) selected" in capsys.readouterr().out  # --run and --checkpoints overlap
     rows = _summary(tmp_path / "o" / "G_step_30.csv")
     assert [r["file"] for r in rows] == [names[-1], "mean"]
-    assert list(rows[0]) == ["file", "step", "psnr", "checkpoint"]
+    assert list(rows[0]) == ["file", "step", "psnr", "checkpoint", "quantize"]
     with pytest.raises(SystemExit):
         inference.main(["--run", str(tiny_run), "--metrics", "psnr,niqe", "--rescore", "--quiet"])
 
@@ -193,3 +193,17 @@ def test_process_set_gpus_round_robin(tiny_run, monkeypatch):
     cpu = process_set.plan_workers(process_set.build_parser().parse_args(
         ["--n", "20", "--step", "10", "--run", str(tiny_run), "--device", "cpu"]), [])
     assert all("CUDA_VISIBLE_DEVICES" not in w.env and "OMP_NUM_THREADS" in w.env for w in cpu)
+
+
+def test_sweep_quantize_mode_is_recorded_and_rescored(tiny_run, capsys):
+    args = ["--run", str(tiny_run), "--mod", "40", "--rem", "30", "--quiet", "--metrics", "psnr"]
+    assert inference.main(args) == 0
+    csv_file = tiny_run / "eval_val" / "G_step_30.csv"
+    float_rows = _summary(csv_file)
+    assert {r["quantize"] for r in float_rows} == {"none"}
+    capsys.readouterr()
+    assert inference.main(args + ["--quantize", "truncate"]) == 0  # a float CSV does not count for 8-bit
+    assert "0 already scored, 1 to score" in capsys.readouterr().out
+    rows = _summary(csv_file)
+    assert {r["quantize"] for r in rows} == {"truncate"}
+    assert float(rows[-1]["psnr"]) != pytest.approx(float(float_rows[-1]["psnr"]), abs=1e-9)

@@ -132,20 +132,23 @@ def test_small_images_rejected_like_tf():
 
 
 def test_quantize_8bit_levels():
-    x = torch.tensor([-0.2, 0.0, 0.51 / 255, 0.49 / 255, 0.5, 1.3]).view(1, 1, 2, 3)
-    q = quantize_8bit(x).flatten() * 255
-    assert q.tolist() == pytest.approx([0, 0, 1, 0, 128, 255])
+    x = torch.tensor([-0.2, 0.0, 0.51 / 255, 0.49 / 255, 0.5, 1.3, 0.999 / 255]).view(1, 1, 1, 7)
+    assert quantize_8bit(x, "round").flatten().tolist() == [0, 0, 1, 0, 128, 255, 1]
+    assert quantize_8bit(x, "truncate").flatten().tolist() == [0, 0, 0, 0, 127, 255, 0]
+    assert quantize_8bit(x, "truncate").dtype == torch.uint8
+    with pytest.raises(ValueError, match="truncate"):
+        quantize_8bit(x, "floor")
 
 
 def test_score_batch_quantizes_and_marks_small_ms_ssim():
     x, y = _pair(32, 32, seed=4)
     with pytest.warns(UserWarning, match="MS-SSIM needs images of at least 161"):
-        scores = score_batch(x, y, quantize=True)
+        scores = score_batch(x, y, quantize="truncate")
     assert set(scores) == {"psnr", "ssim", "ms_ssim"}
     assert math.isnan(scores["ms_ssim"].item())
-    assert scores["psnr"].item() == pytest.approx(psnr(quantize_8bit(x), y).item())
-    assert scores["psnr"].item() != pytest.approx(score_batch(x, y, quantize=False, metrics=["psnr"])["psnr"].item(),
-                                                  abs=1e-9)
+    truncated = np.floor(np.clip(x.numpy(), 0, 1) * 255.0) / 255.0
+    assert scores["psnr"].item() == pytest.approx(psnr(torch.from_numpy(truncated), y).item())
+    assert scores["psnr"].item() != pytest.approx(score_batch(x, y, metrics=["psnr"])["psnr"].item(), abs=1e-9)
 
 
 def test_lpips_absent_weights_returns_none(tmp_path, monkeypatch):
@@ -190,7 +193,7 @@ def test_lpips_from_local_files_matches_manual_formula(tmp_path):
 
 def test_score_batch_subset_and_shared_first_scale():
     x, y = _pair(170, 165, seed=6, noise=0.05)
-    full = score_batch(x, y, quantize=False)
+    full = score_batch(x, y)
     assert list(full) == ["psnr", "ssim", "ms_ssim"]
     assert full["ssim"].item() == pytest.approx(ssim_tf(x, y).item(), abs=1e-12)
     assert full["ms_ssim"].item() == pytest.approx(ms_ssim_tf(x, y).item(), abs=1e-12)

@@ -4,11 +4,15 @@
   python -m tools.best runs/x/eval_val --metric ssim --top 10 --plot curves.png --merged all.csv
 Inputs are per-checkpoint CSVs or folders holding them (searched recursively); only their
 summary rows (file == 'mean') are used. LPIPS ranks lower-is-better, every other metric higher.
+When the run came from a reproduction recipe (its config.json, found beside the checkpoints or above
+the CSV folder, or given with --config, has 'published' metrics), the paper's numbers are printed
+beside the best checkpoint's, with the difference.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import os
 import sys
@@ -16,7 +20,7 @@ from pathlib import Path
 
 SUMMARY_NAME = "mean"  # inference.py's summary row marker
 LOWER_IS_BETTER = {"lpips"}
-NON_METRIC_COLUMNS = {"file", "step", "checkpoint"}
+NON_METRIC_COLUMNS = {"file", "step", "checkpoint", "quantize"}
 
 
 def find_csvs(inputs) -> list[Path]:
@@ -47,7 +51,8 @@ def read_summary(path: Path) -> dict | None:
         return None
     row = rows[-1]
     step = _number(row.get("step"))
-    merged = {"checkpoint": row.get("checkpoint") or path.stem, "step": None if math.isnan(step) else int(step)}
+    merged = {"checkpoint": row.get("checkpoint") or path.stem, "step": None if math.isnan(step) else int(step),
+              "quantize": row.get("quantize") or "unknown"}
     merged.update({k: _number(v) for k, v in row.items() if k not in NON_METRIC_COLUMNS})
     return merged
 
@@ -124,6 +129,65 @@ def plot_metrics(rows, path: Path, best: dict | None = None) -> None:
     os.replace(tmp, path)
 
 
+def _config_candidates(inputs, best: dict | None) -> list[Path]:
+    """Where a sweep's run config.json may be: beside the best checkpoint's run, then above each input."""
+    candidates = []
+    checkpoint = Path(str(best.get("checkpoint", ""))) if best else None
+    if checkpoint is not None and checkpoint.parent.name == "checkpoints":
+        candidates.append(checkpoint.parent.parent / "config.json")
+    for item in inputs:
+        folder = Path(item) if Path(item).is_dir() else Path(item).parent
+        candidates += [folder / "config.json", folder.parent / "config.json"]
+    return candidates
+
+
+def find_recipe_config(inputs, best: dict | None = None) -> dict | None:
+    """The first run config.json near the sweep that carries a recipe's published metrics."""
+    for path in _config_candidates(inputs, best):
+        if not path.is_file():
+            continue
+        try:
+            config = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(config, dict) and config.get("published"):
+            return config
+    return None
+
+
+def published_comparison(config: dict, best: dict) -> str:
+    """The recipe's published metrics beside the best checkpoint's, with measured - published."""
+    published = config["published"]
+    name = config.get("recipe") or "this run's recipe"
+    pick = f", published pick at step {published['step']}" if "step" in published else ""
+    step = "-" if best.get("step") is None else best["step"]
+    lines = [f"reproduction of {name}: best checkpoint (step {step}) vs published{pick}",
+             f"{'metric':>9}  {'published':>9}  {'measured':>9}  {'difference':>10}"]
+    measured_order = [m for m in metric_names([best]) if m in published]
+    for metric in measured_order + [m for m in published if m not in measured_order and m != "step"]:
+        expected, measured = float(published[metric]), best.get(metric, math.nan)
+        order = "  (lower is better)" if metric in LOWER_IS_BETTER else ""
+        if math.isnan(measured):
+            lines.append(f"{metric:>9}  {expected:9.4f}  {'-':>9}  {'-':>10}  (not in the CSVs)")
+        else:
+            lines.append(f"{metric:>9}  {expected:9.4f}  {measured:9.4f}  {measured - expected:+10.4f}{order}")
+    lines.append(f"published: the paper's test set, truncated 8-bit outputs; measured: this sweep's split, scored "
+                 f"as quantize={best.get('quantize', 'unknown')}.\nLike for like: sweep the test split with "
+                 "--quantize truncate, or run test_model.py on the best checkpoint.")
+    return "\n".join(lines)
+
+
+def best_report(rows, inputs, metric: str = "psnr", config: dict | None = None) -> str:
+    """The best checkpoint by metric and, for a recipe run, its comparison with the published numbers."""
+    best = top_k(rows, metric, 1)
+    if not best:
+        return f"no checkpoint has a {metric} value"
+    config = config if config is not None else find_recipe_config(inputs, best[0])
+    if not config or not config.get("published"):
+        return f"best by {metric}: step {best[0]['step']}  {best[0]['checkpoint']}"
+    return published_comparison(config, best[0])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", help="checkpoint CSVs or folders of them")
@@ -132,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="PNG of every metric vs step (default <first folder>/metrics_vs_step.png)")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--merged", help="also write all summaries to this CSV")
+    p.add_argument("--config", help="run config.json with the recipe's 'published' metrics "
+                                    "(default: found beside the checkpoints or above the CSV folders)")
     return p
 
 
@@ -145,6 +211,13 @@ def main(argv=None) -> int:
     order = "lower" if args.metric in LOWER_IS_BETTER else "higher"
     print(f"{len(rows)} checkpoints; top {len(best)} by {args.metric} ({order} is better):")
     print(format_table(best, metrics))
+    config = None
+    if args.config:
+        try:
+            config = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            build_parser().error(f"--config {args.config}: cannot read it as JSON ({err})")
+    print(best_report(rows, args.inputs, args.metric, config))
     if args.merged:
         write_merged(rows, Path(args.merged))
         print(f"merged CSV: {args.merged}")

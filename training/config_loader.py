@@ -1,4 +1,10 @@
-"""Load config.py-style files and apply typed `key=value` overrides (nanoGPT style)."""
+"""Load config.py-style files and apply typed `key=value` overrides (nanoGPT style).
+
+A config file may start from another one: `base_config = "../config.py"` (a path relative to the
+file) reads that file first and lays this file's keys over it, so a recipe holds only what it changes.
+Its keys must exist in the base and are type-checked like command-line overrides. Order of layers:
+base defaults, the backbone preset, each file laid over its base, then `--set` overrides (last wins).
+"""
 from __future__ import annotations
 
 import ast
@@ -8,6 +14,7 @@ import runpy
 from pathlib import Path
 
 _PLAIN_TYPES = (bool, int, float, str, tuple, list, dict, type(None))
+BASE_KEY = "base_config"  # in a config file: the file it extends (relative path); not a config key itself
 
 
 class ConfigError(ValueError):
@@ -67,13 +74,36 @@ def _split(override: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def config_layers(path: str | Path) -> list[tuple[Path, dict]]:
+    """(file, its values) from the root defaults file up to `path`, following base_config links."""
+    layers, path = [], Path(path)
+    while True:
+        values = read_config_file(path)
+        layers.insert(0, (path, values))
+        base = values.pop(BASE_KEY, "")
+        if not base:
+            return layers
+        path = path.parent / base
+        if any(path.resolve() == seen.resolve() for seen, _ in layers):
+            raise ConfigError(f"{layers[0][0]}: base_config loops back to {path}")
+
+
+def _lay_over(config: dict, layers: list[tuple[Path, dict]]) -> dict:
+    for path, values in layers:
+        try:
+            config = apply_overrides(config, values)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
+    return config
+
+
 def load_config(path: str | Path = "config.py", overrides: list[str] | None = None) -> dict:
-    """Defaults from the file, then the backbone preset, then command-line overrides (last wins)."""
-    config = read_config_file(path)
+    """Root defaults, then the backbone preset, then each extending file, then overrides (last wins)."""
+    (_, defaults), *files = config_layers(path)
     overrides = list(overrides or [])
-    explicit = apply_overrides(config, overrides)
-    preset = config.get("backbone_presets", {}).get(explicit.get("backbone"), {})
-    return apply_overrides(apply_overrides(config, preset), overrides)
+    explicit = apply_overrides(_lay_over(defaults, files), overrides)
+    preset = explicit.get("backbone_presets", {}).get(explicit.get("backbone"), {})
+    return apply_overrides(_lay_over(apply_overrides(defaults, preset), files), overrides)
 
 
 def save_config(config: dict, path: str | Path) -> None:

@@ -1,0 +1,27 @@
+# Reproduction recipe: RMFA-Net tiny, unpaired training, on Fujifilm UltraISP
+# (paper Table 2, Fujifilm UltraISP local test set; SPEC section 8).
+# It extends config.py (base_config) with only the keys below; --set still overrides any key.
+# EDIT data_root (and train_indices) to your copy of the real dataset, or --set data_root=/path.
+#   python fit.py --config recipes/fujifilm_rmfa_tiny_unpaired.py
+#   python process_set.py --run runs/fujifilm_rmfa_tiny_unpaired/unpaired --n 40 --step 10
+#   python -m tools.best runs/fujifilm_rmfa_tiny_unpaired/unpaired/eval_val   # best vs published
+base_config = "../config.py"
+
+recipe = "fujifilm_rmfa_tiny_unpaired" # pretrained/ registry name of the authors' checkpoint
+published = {"psnr": 22.7739, "ssim": 0.8451, "ms_ssim": 0.9452, "lpips": 0.1586,
+             "step": 48270}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+run_name = "fujifilm_rmfa_tiny_unpaired" # the run folder: runs/fujifilm_rmfa_tiny_unpaired/
+
+dataset = "fujifilm"
+data_root = "datasets/fujifilm"   # EDIT: <root>/{train,val,test}/{mediatek_raw,fujifilm}/
+train_split = "train"
+train_indices = ""                # whole train folder: the release kept val/test in their own folders
+
+stage = "unpaired"
+backbone = "rmfa_tiny"
+g_lr = 1e-4                       # RMFA-Net tiny preset (SPEC section 6)
+d_lr = 5e-5
+d_every = 4
+pretrained_generator = ""         # none published: the pretrain stage runs first
+batch_size = 32
+max_steps = 60000                 # published pick at step 48,270: rounded up to 10k, plus 10k

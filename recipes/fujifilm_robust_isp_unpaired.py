@@ -1,0 +1,27 @@
+# Reproduction recipe: Robust ISP, unpaired training, on Fujifilm UltraISP
+# (paper Table 2, Fujifilm UltraISP local test set; SPEC section 8).
+# It extends config.py (base_config) with only the keys below; --set still overrides any key.
+# EDIT data_root (and train_indices) to your copy of the real dataset, or --set data_root=/path.
+#   python fit.py --config recipes/fujifilm_robust_isp_unpaired.py
+#   python process_set.py --run runs/fujifilm_robust_isp_unpaired/unpaired --n 40 --step 10
+#   python -m tools.best runs/fujifilm_robust_isp_unpaired/unpaired/eval_val   # best vs published
+base_config = "../config.py"
+
+recipe = "fujifilm_robust_isp_unpaired" # pretrained/ registry name of the authors' checkpoint
+published = {"psnr": 22.9401, "ssim": 0.8309, "ms_ssim": 0.9445, "lpips": 0.1751,
+             "step": 66090}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+run_name = "fujifilm_robust_isp_unpaired" # the run folder: runs/fujifilm_robust_isp_unpaired/
+
+dataset = "fujifilm"
+data_root = "datasets/fujifilm"   # EDIT: <root>/{train,val,test}/{mediatek_raw,fujifilm}/
+train_split = "train"
+train_indices = ""                # whole train folder: the release kept val/test in their own folders
+
+stage = "unpaired"
+backbone = "robust_isp"
+g_lr = 5e-4                       # Robust ISP preset (SPEC section 6)
+d_lr = 1e-5
+d_every = 10
+pretrained_generator = ""         # none published: the pretrain stage runs first
+batch_size = 32
+max_steps = 80000                 # published pick at step 66,090: rounded up to 10k, plus 10k
