@@ -22,8 +22,16 @@ DEFAULT_CACHE_DIR = Path(".cache") / "demosaic"
 
 def cmd_synth(args) -> int:
     from data import make_synthetic_dataset
+    from data.synthetic_ntire import make_synthetic_ntire
 
     for layout in args.layouts:
+        if layout == "ntire2026":
+            counts = {k: v for k, v in {"train": args.train, "val": args.val, "test": args.test}.items() if v is not None}
+            start = time.time()
+            root = make_synthetic_ntire(Path(args.out) / layout, counts=counts or None, size=args.ntire_size,
+                                        seed=args.seed, progress=True)
+            print(f"{layout}: wrote {root} in {time.time() - start:.1f} s")
+            continue
         counts = {"train": args.train, "val": args.val, "test": args.test}
         counts = {k: v for k, v in counts.items() if v is not None and (layout == "fujifilm" or k != "val")}
         size = args.fujifilm_size if layout == "fujifilm" else args.zrr_size
@@ -116,13 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write the embedded synthetic dataset (both layouts)")
     synth.add_argument("--out", default="datasets/synthetic", help="output folder (default %(default)s)")
-    synth.add_argument("--layouts", nargs="+", default=["fujifilm", "zrr"], choices=["fujifilm", "zrr"])
+    synth.add_argument("--layouts", nargs="+", default=["fujifilm", "zrr"], choices=["fujifilm", "zrr", "ntire2026"],
+                       help="ntire2026: packed .npy RAW + unrelated JPEG photos (challenge layout)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--train", type=int, default=None, help="images per split (default 192/32/32)")
     synth.add_argument("--val", type=int, default=None)
     synth.add_argument("--test", type=int, default=None)
     synth.add_argument("--fujifilm-size", type=int, default=None, help="RAW side (default 256; target same)")
     synth.add_argument("--zrr-size", type=int, default=None, help="RAW side (default 224; JPG target twice)")
+    synth.add_argument("--ntire-size", type=int, default=None, help="RAW mosaic side (default 256; .npy half)")
     synth.set_defaults(func=cmd_synth)
 
     prepare = commands.add_parser("prepare", help="fill the demosaic reference cache of one split (all cores)")
