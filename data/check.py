@@ -50,6 +50,8 @@ def _check_split(split_dir: Path, preset) -> list:
     problems = []
     raws, raw_folder_problems = _folder_problems(split_dir / preset.raw_dir, preset.raw_ext, "RAW inputs")
     targets, target_folder_problems = _folder_problems(split_dir / preset.target_dir, preset.target_ext, "targets")
+    if not preset.aligned_targets and split_dir.name != "train":
+        target_folder_problems = []  # unrelated photos are only needed for training; gt/ is optional
     problems += raw_folder_problems + target_folder_problems
     if raws and targets and preset.aligned_targets:  # unpaired-only presets: photos are not named like RAWs
         problems += [f"{p}: RAW has no target {p.stem}{preset.target_ext}" for s, p in raws.items() if s not in targets]
