@@ -13,6 +13,7 @@ import functools
 import os
 import sys
 import time
+import multiprocessing
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -152,7 +153,8 @@ def cmd_ingest(args) -> int:
     work = functools.partial(_ingest_one, out_root=out, split=args.split, patch=args.patch,
                              photo_patch=args.photo_patch or args.patch)
     bad, start = [], time.time()
-    with Pool(max(1, args.workers)) as pool:
+    # spawn, not fork: LibRaw (rawpy) uses OpenMP, which can deadlock in forked workers
+    with multiprocessing.get_context("spawn").Pool(max(1, args.workers)) as pool:
         for kind, entries, problem in tqdm(pool.imap_unordered(work, jobs), total=len(jobs), desc="ingest", unit="file"):
             manifest["raw_patches" if kind == "raw" else "photo_patches"].update(entries)
             if problem:

@@ -1,4 +1,6 @@
-"""Real DNG containers for the camera tests, written with pidng (a test requirement)."""
+"""DNG files from numpy mosaics with pidng (a test requirement): the camera tests and bench write real containers."""
+from __future__ import annotations
+
 import numpy as np
 
 # CFA colour codes of the DNG CFAPattern tag: 0 red, 1 green, 2 blue; 2x2 patterns in row-major order.
