@@ -75,3 +75,12 @@ def test_submit_quality_flag_and_bad_files_skipped(tmp_path, capsys):
     assert (out / "good.jpg").read_bytes() == reference.getvalue()
     with zipfile.ZipFile(tmp_path / "s.zip") as archive:
         assert archive.namelist() == ["good.jpg"]
+
+
+def test_missing_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
+    inputs = tmp_path / "raws"
+    inputs.mkdir()
+    np.save(inputs / "x.npy", np.zeros((8, 8, 4), dtype=np.uint16))
+    code = submit.main(["--checkpoint", str(tmp_path / "missing.pth"), "--backbone", "efficient_isp",
+                        "--input", str(inputs), "--output", str(tmp_path / "out")])
+    assert code == 2 and "missing.pth" in capsys.readouterr().err

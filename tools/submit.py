@@ -87,7 +87,11 @@ def main(argv=None) -> int:
     if not files:
         print(f"tools.submit: no {preset.raw_ext} files in {in_dir}", file=sys.stderr)
         return 2
-    _, backbone, model, info = resolve_model(args)
+    try:
+        _, backbone, model, info = resolve_model(args)
+    except (FileNotFoundError, RuntimeError, ValueError, KeyError) as error:  # missing or mismatched checkpoint
+        print(f"tools.submit: cannot load --checkpoint {args.checkpoint}: {error}", file=sys.stderr)
+        return 2
     out_dir.mkdir(parents=True, exist_ok=True)
     written, failed, start = [], [], time.perf_counter()
     with torch.no_grad():
