@@ -26,6 +26,7 @@ class CameraRaw:
     black: tuple
     white: float
     pattern: str  # the file's own 2x2 CFA layout, e.g. "GRBG" (row-major)
+    crop: tuple = (0, 0)  # rows, columns dropped at the top/left (and bottom/right) to reach RGGB
 
 
 def rggb_offset(pattern_names) -> tuple:
@@ -85,7 +86,7 @@ def read_camera_raw(path) -> CameraRaw:
     levels = site_black_levels(black, row, col)
     if white <= max(levels):
         raise BadInputError(f"{path}: white level {white} does not exceed the black levels {levels}")
-    return CameraRaw(crop_to_rggb(mosaic, row, col), levels, white, "".join(names.reshape(-1)))
+    return CameraRaw(crop_to_rggb(mosaic, row, col), levels, white, "".join(names.reshape(-1)), (row, col))
 
 
 def normalise_mosaic(mosaic: np.ndarray, black, white) -> np.ndarray:

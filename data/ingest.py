@@ -39,13 +39,17 @@ def list_files(folder, exts) -> list:
 
 
 def ingest_raw_file(path, out_dir, patch: int, stride: int, rel_dir: str) -> dict:
-    """Write the RAW tiles of one camera file; returns manifest entries '<rel_dir>/<name>.png' -> levels."""
+    """Write the RAW tiles of one camera file; returns manifest entries '<rel_dir>/<name>.png' -> levels.
+
+    offset is in the RGGB-cropped mosaic: the tile starts at offset + rggb_crop of the file's own mosaic.
+    """
     camera = read_camera_raw(path)
     entries = {}
     for top, left in grid_offsets(*camera.mosaic.shape, patch, stride):
         name = f"{Path(path).stem}_{top}_{left}.png"
         write_raw(Path(out_dir) / name, np.ascontiguousarray(camera.mosaic[top:top + patch, left:left + patch]))
-        entries[f"{rel_dir}/{name}"] = {"source": str(path), "offset": [top, left], "pattern": camera.pattern,
+        entries[f"{rel_dir}/{name}"] = {"source": str(path), "offset": [top, left], "rggb_crop": list(camera.crop),
+                                        "pattern": camera.pattern,
                                         "black": list(camera.black), "white": camera.white}
     if not entries:
         raise BadInputError(f"{path}: RAW of {camera.mosaic.shape[0]}x{camera.mosaic.shape[1]} is smaller "

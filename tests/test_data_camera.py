@@ -94,6 +94,7 @@ def test_ingest_writes_tiles_manifest_and_lists_bad_files(camera_root):
     assert len(manifest["raw_patches"]) == 8 and len(manifest["photo_patches"]) == 18
     entry = manifest["raw_patches"]["train/raw/a_32_0.png"]
     assert entry["offset"] == [32, 0] and entry["pattern"] == "GRBG" and entry["white"] == 4095
+    assert entry["rggb_crop"] == [0, 1]  # GRBG: R at column 1
     assert len(list((root / "train" / "photos").glob("*.png"))) == 18
 
 
