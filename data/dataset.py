@@ -110,7 +110,8 @@ class ISPDataset(Dataset):
         return gt_dir
 
     def _pair(self, raws, targets, whole_split, skip_bad):
-        problems = [f"{path}: RAW has no target {path.stem}{self.preset.target_ext} in {self.preset.target_dir}/"
+        folder = self.preset.target_dir if self.preset.aligned_targets else self.preset.gt_dir
+        problems = [f"{path}: RAW has no target {path.stem}{self.preset.target_ext} in {folder}/"
                     for stem, path in raws.items() if stem not in targets]
         if whole_split:
             problems += [f"{path}: target has no RAW {path.stem}{self.preset.raw_ext} in {self.preset.raw_dir}/"
