@@ -15,11 +15,11 @@ device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda
 seed = 0                          # seeds weights, sampling and the unpaired target shuffle
 
 # --- data ------------------------------------------------------------------------------------------
-dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP layout) | zrr (Zurich RAW-to-RGB layout)
+dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP) | zrr (Zurich RAW-to-RGB) | ntire2026 (challenge .npy) | camera (tools.data ingest)
 data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point at the real dataset root
 train_split = "train"             # split folder the training pairs come from
 train_indices = ""                # optional text file of file indices to train on ("" = all files)
-demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
+demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation) | grayworld (NTIRE 2026 baseline)
 wb_gains = (1.6, 1.2, 1.4)        # white-balance gains of the demosaiced reference (R, G, B)
 demosaic_gamma = 2.2              # the reference is raised to 1/gamma
 cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)

@@ -1,4 +1,4 @@
-"""Score generator checkpoints on a validation split (PSNR, SSIM, MS-SSIM, LPIPS; SPEC section 7).
+"""Score generator checkpoints on a validation split (PSNR, SSIM, MS-SSIM, LPIPS, CIEDE2000; SPEC section 7).
 
 The split is read and preprocessed ONCE per process and kept in memory; every checkpoint is then
 only a forward pass plus metrics. One CSV per checkpoint (rows: file, step, metrics; last row the
@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoints", nargs="*", help="checkpoint files, folders of .pth, or registry names")
     p.add_argument("--run", help="run folder: scores <run>/checkpoints/G_step_*.pth; defaults from config.json")
     p.add_argument("--backbone", help="generator name (default: run config.json 'backbone')")
-    p.add_argument("--dataset", choices=["fujifilm", "zrr"], help="dataset preset (default: run config)")
+    p.add_argument("--dataset", choices=["fujifilm", "zrr", "ntire2026", "camera"],
+                   help="dataset preset (default: run config); ntire2026/camera score against <split>/gt/")
     p.add_argument("--data-root", help="dataset root (default: run config 'data_root')")
     p.add_argument("--split", default="val", help="split to score (default val)")
     p.add_argument("--mod", type=int, help="only checkpoints with step %% MOD == REM")

@@ -5,10 +5,13 @@
   python test_model.py --checkpoint G_step_1000.pth --backbone efficient_isp --dataset zrr \
       --input photos_dng/ --output out/ --tile 512            # full-resolution DNG/NEF via rawpy, tiled
 
-Inputs: 16-bit single-channel RAW PNGs (any even size) and camera RAW files (.dng, .nef, ...; rawpy).
+Inputs: 16-bit single-channel RAW PNGs (any even size), packed .npy (--dataset ntire2026) and camera RAW
+files (.dng, .nef, ...; rawpy: black level per CFA site, white level and CFA phase from the file; any Bayer
+phase is cropped to RGGB; X-Trans/Foveon are refused). --dataset camera is a model trained on your own camera
+(tools.data ingest); the preset fixes the packed channel order the generator expects.
 A dataset split folder (holding <raw_dir>/ and <target_dir>/) also works as --input.
 Outputs: <output>/<input stem>.png (8-bit), and when references exist <output>/metrics.csv
-(per image: psnr, ssim, ms_ssim, lpips, latency_ms; last row 'mean'). Latency is printed per run.
+(per image: psnr, ssim, ms_ssim, lpips, delta_e2000, latency_ms; last row 'mean'). Latency is printed per run.
 As the paper's tables were made (SPEC section 7), each output is clamped to [0, 1], saved by
 TRUNCATION (uint8(x * 255)) and that 8-bit image / 255 is scored; --quantize round rounds instead
 (0.03-0.06 dB higher PSNR), --quantize none scores the clamped float output (PNGs then truncated).
@@ -26,10 +29,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from data.camera import CAMERA_RAW_EXTS
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import QUANTIZE_MODES, build_lpips_metric, quantize_8bit, score_batch
 
-CAMERA_RAW_EXTS = {".dng", ".nef", ".cr2", ".cr3", ".arw", ".raf", ".orf", ".rw2"}
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
 AUTO_TILE = 1024
@@ -41,45 +44,27 @@ def list_inputs(folder: Path, preset) -> tuple[list[Path], Path | None]:
     """RAW files of --input (or of its <raw_dir>/ subfolder) and the matching default reference dir."""
     reference = None
     if (folder / preset.raw_dir).is_dir():
-        reference = folder / preset.target_dir if (folder / preset.target_dir).is_dir() else None
+        aligned = preset.target_dir if preset.aligned_targets else preset.gt_dir  # never unrelated photos
+        reference = folder / aligned if (folder / aligned).is_dir() else None
         folder = folder / preset.raw_dir
     if not folder.is_dir():
         raise SystemExit(f"test_model.py: --input is not a folder: {folder}")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in {".png"} | CAMERA_RAW_EXTS]
+    exts = {preset.raw_ext, *CAMERA_RAW_EXTS}
+    files = [p for p in folder.iterdir() if p.suffix.lower() in exts]
     if not files:
-        raise SystemExit(f"test_model.py: no RAW files (.png, {', '.join(sorted(CAMERA_RAW_EXTS))}) in {folder}")
+        raise SystemExit(f"test_model.py: no RAW files ({', '.join(sorted(exts))}) in {folder}")
     key = lambda p: (0, int(p.stem), "") if p.stem.isdigit() else (1, 0, p.stem)  # noqa: E731
     return sorted(files, key=key), reference
 
 
-def _camera_raw_mosaic(path: Path) -> np.ndarray:
-    """Camera RAW -> float mosaic in [0, 1] (black/white from the file), cropped to RGGB with R at (0,0)."""
-    import rawpy
-    with rawpy.imread(str(path)) as raw:
-        mosaic = raw.raw_image_visible.astype(np.float32)
-        colors = raw.raw_colors_visible
-        black = np.asarray(raw.black_level_per_channel, dtype=np.float32)[colors]
-        white = float(raw.white_level)
-        desc = raw.color_desc.decode()
-    if set(desc.replace("G", "")) - {"R", "B"} or len(desc) < 3:
-        raise ValueError(f"{path}: not a Bayer RGB sensor (colour description {desc!r})")
-    names = np.array(list(desc))[colors]
-    rows, cols = np.nonzero(names[:2, :2] == "R")
-    if len(rows) != 1:
-        raise ValueError(f"{path}: cannot find the R site of the 2x2 Bayer pattern")
-    mosaic = np.clip((mosaic - black) / (white - black), 0.0, 1.0)
-    mosaic = mosaic[rows[0]:, cols[0]:]
-    return mosaic[: mosaic.shape[0] // 2 * 2, : mosaic.shape[1] // 2 * 2]
-
-
 def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
-    """Generator input (1, C, h, w) for a RAW PNG (dataset normalisation) or a camera RAW file."""
-    from data import generator_input, pack_bayer, read_raw, rmfa_split
+    """Generator input (1, C, h, w): a dataset RAW file (the preset's normalisation) or a camera RAW file."""
+    from data import generator_input, read_camera_raw, read_mosaic
     if path.suffix.lower() in CAMERA_RAW_EXTS:
-        mosaic = _camera_raw_mosaic(path)  # already black-subtracted and scaled to [0, 1]
-        planes = rmfa_split(mosaic, black=0.0, white=1.0) if input_kind == "split3" else pack_bayer(mosaic)
+        camera = read_camera_raw(path)  # RGGB mosaic with its own per-site black and white levels
+        planes = generator_input(camera.mosaic, preset, input_kind, levels=(camera.black, camera.white))
     else:
-        planes = generator_input(read_raw(path), preset, input_kind)
+        planes = generator_input(read_mosaic(path, preset), preset, input_kind)
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 
@@ -142,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint path or published registry name")
     p.add_argument("--backbone", help="generator name (default: from the registry or the state_dict)")
-    p.add_argument("--dataset", required=True, choices=["fujifilm", "zrr"], help="RAW normalisation preset")
+    p.add_argument("--dataset", required=True, choices=["fujifilm", "zrr", "ntire2026", "camera"],
+                   help="preset the model was trained on: RAW normalisation and packed channel order")
     p.add_argument("--input", required=True, help="folder of RAW files (or a dataset split folder)")
     p.add_argument("--output", required=True, help="folder for PNGs and metrics.csv")
     p.add_argument("--reference", help="folder of reference RGB images named like the inputs")

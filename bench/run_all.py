@@ -29,6 +29,7 @@ SMALL_ARGS = {
     "bench_data": ["--images", "64"],
     "bench_fit": ["--steps", "5"],
     "bench_sweep": [],
+    "bench_camera_submit": [],
     "bench_train_step": ["--batch", "4", "--size", "256"],
 }
 # What each script's figures are, for the report's headings.
@@ -39,6 +40,7 @@ TITLES = {
     "bench_fit": "fit.py stage throughput",
     "bench_data": "Data-path throughput",
     "bench_sweep": "Checkpoint sweep: one process vs process per checkpoint",
+    "bench_camera_submit": "New data: camera ingest files/s, NTIRE submission images/s",
 }
 
 

@@ -1,9 +1,12 @@
-"""Data package: readers for the ZRR and Fujifilm UltraISP layouts, packing, demosaiced references with a
+"""Data package: readers for the ZRR, Fujifilm UltraISP and NTIRE 2026 layouts and camera RAW files, packing, demosaiced references with a
 disk cache, the embedded synthetic dataset, dataset checks and split lists. Nothing runs at import time."""
 from .cache import cache_entry_path, cached_reference, dataset_reference, is_cached
 from .demosaic import demosaic_reference, demosaic_settings
 from .errors import BadInputError
-from .packing import mosaic_rggb, normalise_packed, pack_bayer, rmfa_split
+from .packing import mosaic_rggb, normalise_packed, pack_bayer, rmfa_split, unpack_bayer
+from .camera import CAMERA_RAW_EXTS, CameraRaw, normalise_mosaic, read_camera_raw
+from .ntire import read_packed_npy
+from .raw_formats import mosaic_file_problem, read_mosaic
 from .presets import DATASET_PRESETS, DatasetPreset, get_preset
 from .raw_io import read_raw, read_rgb, write_raw, write_rgb
 from .dataset import ISPDataset, generator_input
@@ -16,4 +19,6 @@ __all__ = [
     "write_rgb", "pack_bayer", "normalise_packed", "rmfa_split", "mosaic_rggb", "demosaic_reference",
     "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset", "generator_input",
     "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "write_split_lists",
+    "unpack_bayer", "CAMERA_RAW_EXTS", "CameraRaw", "normalise_mosaic", "read_camera_raw", "read_packed_npy",
+    "mosaic_file_problem", "read_mosaic",
 ]

@@ -7,7 +7,8 @@ from pathlib import Path
 from .errors import BadInputError
 from .layout import list_images, target_size_problem
 from .presets import get_preset
-from .raw_io import _decode, raw_file_problem
+from .raw_formats import mosaic_file_problem
+from .raw_io import _decode
 
 
 def _folder_problems(folder: Path, ext: str, role: str) -> tuple:
@@ -18,10 +19,10 @@ def _folder_problems(folder: Path, ext: str, role: str) -> tuple:
         return {}, [f"{error} ({role})"]
 
 
-def _raw_shapes(raws: dict, problems: list) -> dict:
+def _raw_shapes(raws: dict, problems: list, preset) -> dict:
     shapes = {}
     for stem, path in raws.items():
-        problem, shape = raw_file_problem(path)
+        problem, shape = mosaic_file_problem(path, preset)
         if problem:
             problems.append(problem)
         else:
@@ -49,16 +50,18 @@ def _check_split(split_dir: Path, preset) -> list:
     problems = []
     raws, raw_folder_problems = _folder_problems(split_dir / preset.raw_dir, preset.raw_ext, "RAW inputs")
     targets, target_folder_problems = _folder_problems(split_dir / preset.target_dir, preset.target_ext, "targets")
+    if not preset.aligned_targets and split_dir.name != "train":
+        target_folder_problems = []  # unrelated photos are only needed for training; gt/ is optional
     problems += raw_folder_problems + target_folder_problems
-    if raws and targets:
+    if raws and targets and preset.aligned_targets:  # unpaired-only presets: photos are not named like RAWs
         problems += [f"{p}: RAW has no target {p.stem}{preset.target_ext}" for s, p in raws.items() if s not in targets]
         problems += [f"{p}: target has no RAW {p.stem}{preset.raw_ext}" for s, p in targets.items() if s not in raws]
-    shapes = _raw_shapes(raws, problems)
+    shapes = _raw_shapes(raws, problems, preset)
     if shapes:
         common, _ = Counter(shapes.values()).most_common(1)[0]
         problems += [f"{raws[s]}: size {shape[0]}x{shape[1]} differs from the split's usual {common[0]}x{common[1]}"
                      for s, shape in shapes.items() if shape != common]
-    _target_problems(targets, shapes, problems)
+    _target_problems(targets, shapes if preset.aligned_targets else {}, problems)
     return problems
 
 

@@ -12,9 +12,12 @@ from torch.utils.data import Dataset
 from .cache import dataset_reference
 from .errors import BadInputError
 from .layout import list_images, split_dirs, target_size_problem
+from .camera import normalise_mosaic, read_patch_levels
+from .demosaic import DEMOSAIC_METHODS
 from .packing import normalise_packed, pack_bayer, rmfa_split
 from .presets import get_preset
-from .raw_io import raw_file_problem, read_raw, read_rgb
+from .raw_formats import mosaic_file_problem, read_mosaic
+from .raw_io import read_rgb
 
 INPUT_KINDS = ("packed4", "split3")
 RESIZE_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
@@ -32,12 +35,22 @@ def resize_rgb(rgb: np.ndarray, size, mode: str = "bilinear") -> np.ndarray:
     return np.clip(resized, 0.0, 1.0)
 
 
-def generator_input(raw: np.ndarray, preset, input_kind: str) -> np.ndarray:
-    """A RAW mosaic as the generator takes it: packed and normalised (4, H/2, W/2) or the RMFA split (3, H, W)."""
+def generator_input(raw: np.ndarray, preset, input_kind: str, levels=None) -> np.ndarray:
+    """A RAW mosaic as the generator takes it: packed and normalised (4, H/2, W/2) or the RMFA split (3, H, W).
+
+    Channels follow the preset's packed_sites. levels = (black per packed channel, white) of this file (camera
+    RAW, ingest patches; SPEC_SITES order) instead of the preset's constants; with levels the RMFA split gets
+    the per-site normalised mosaic.
+    """
     preset = get_preset(preset) if isinstance(preset, str) else preset
+    if levels is not None:
+        normalised = normalise_mosaic(raw, *levels)
+        if input_kind == "split3":
+            return rmfa_split(normalised, 0.0, 1.0)
+        return pack_bayer(normalised, preset.packed_sites)
     if input_kind == "split3":
         return rmfa_split(raw, preset.rmfa_black, preset.rmfa_white)
-    return normalise_packed(pack_bayer(raw), preset.black_level, preset.white_level)
+    return normalise_packed(pack_bayer(raw, preset.packed_sites), preset.black_level, preset.white_level)
 
 
 def _to_chw(rgb: np.ndarray) -> torch.Tensor:
@@ -53,8 +66,8 @@ class ISPDataset(Dataset):
         self.preset = get_preset(preset)
         if input_kind not in INPUT_KINDS:
             raise BadInputError(f"unknown input_kind {input_kind!r}; choose from {INPUT_KINDS}")
-        if reference not in (None, "menon", "opencv"):
-            raise BadInputError(f"unknown reference {reference!r}; choose None, 'menon' or 'opencv'")
+        if reference is not None and reference not in DEMOSAIC_METHODS:
+            raise BadInputError(f"unknown reference {reference!r}; choose None or one of {DEMOSAIC_METHODS}")
         if target_resize not in RESIZE_MODES:
             raise BadInputError(f"unknown target_resize {target_resize!r}; choose from {sorted(RESIZE_MODES)}")
         self.root, self.split, self.input_kind = Path(root), split, input_kind
@@ -64,7 +77,10 @@ class ISPDataset(Dataset):
         self.problems: list = []
         raw_dir, target_dir = split_dirs(self.root, split, self.preset)
         raws = _select(list_images(raw_dir, self.preset.raw_ext), indices, raw_dir)
-        targets = list_images(target_dir, self.preset.target_ext, must_exist=require_targets)
+        target_dir = self._target_folder(target_dir, paired, require_targets)
+        targets = {} if target_dir is None else list_images(target_dir, self.preset.target_ext,
+                                                            must_exist=require_targets)
+        self.levels = read_patch_levels(self.root) if self.preset.per_file_levels else None
         if paired and targets:
             raws, targets = self._pair(raws, targets, indices is None, skip_bad)
         if skip_bad:
@@ -80,8 +96,22 @@ class ISPDataset(Dataset):
         self.raw_paths = [raws[name] for name in self.names]
         self.target_paths = self._target_order(raws, targets, seed)
 
+    def _target_folder(self, target_dir, paired, require_targets):
+        """Unpaired-only presets (unrelated photos): pairing uses their optional aligned ground-truth folder."""
+        if not paired or self.preset.aligned_targets:
+            return target_dir
+        if not require_targets:
+            return None  # pretraining needs no targets; the unrelated photos must not be paired by name
+        gt_dir = self.root / self.split / self.preset.gt_dir
+        if not gt_dir.is_dir():
+            raise BadInputError(f"{gt_dir}: missing; {self.preset.name} has only unrelated photos in "
+                                f"{self.preset.target_dir}/ (train with stage unpaired or pretrain; scoring "
+                                f"needs pixel-aligned ground truth named like the RAW files in {gt_dir})")
+        return gt_dir
+
     def _pair(self, raws, targets, whole_split, skip_bad):
-        problems = [f"{path}: RAW has no target {path.stem}{self.preset.target_ext} in {self.preset.target_dir}/"
+        folder = self.preset.target_dir if self.preset.aligned_targets else self.preset.gt_dir
+        problems = [f"{path}: RAW has no target {path.stem}{self.preset.target_ext} in {folder}/"
                     for stem, path in raws.items() if stem not in targets]
         if whole_split:
             problems += [f"{path}: target has no RAW {path.stem}{self.preset.raw_ext} in {self.preset.raw_dir}/"
@@ -97,7 +127,7 @@ class ISPDataset(Dataset):
         """Decode every file once and drop the unusable ones (opt-in: costs a full read of the split)."""
         good_raws, raw_shapes = {}, {}
         for stem, path in raws.items():
-            problem, shape = raw_file_problem(path)
+            problem, shape = mosaic_file_problem(path, self.preset)
             if problem:
                 self.problems.append(problem)
             else:
@@ -126,8 +156,17 @@ class ISPDataset(Dataset):
     def __len__(self):
         return len(self.raw_paths)
 
-    def _input(self, raw):
-        return generator_input(raw, self.preset, self.input_kind)
+    def _file_levels(self, index):
+        """(black per packed channel, white) of an ingest patch; None for presets with constant levels."""
+        if self.levels is None:
+            return None
+        key = self.raw_paths[index].relative_to(self.root).as_posix()
+        if key not in self.levels:
+            raise BadInputError(f"{self.raw_paths[index]}: no levels in {self.root / 'manifest.json'}")
+        return self.levels[key]
+
+    def _input(self, raw, index=None):
+        return generator_input(raw, self.preset, self.input_kind, None if index is None else self._file_levels(index))
 
     def _target(self, index, raw_shape):
         path = self.target_paths[index]
@@ -139,12 +178,14 @@ class ISPDataset(Dataset):
         return resize_rgb(rgb, raw_shape, self.target_resize)
 
     def _reference(self, index, raw):
-        return dataset_reference(self.raw_paths[index], self.cache_dir, self.reference, self.preset.white_level,
+        levels = self._file_levels(index)
+        white = self.preset.white_level if levels is None else levels[1]
+        return dataset_reference(self.raw_paths[index], self.cache_dir, self.reference, white,
                                  self.demosaic_kwargs, raw=raw)
 
     def __getitem__(self, index):
-        raw = read_raw(self.raw_paths[index])
-        sample = {"raw": torch.from_numpy(self._input(raw)), "name": self.names[index]}
+        raw = read_mosaic(self.raw_paths[index], self.preset)
+        sample = {"raw": torch.from_numpy(self._input(raw, index)), "name": self.names[index]}
         if self.target_paths is not None:
             sample["target"] = _to_chw(self._target(index, raw.shape))
         if self.reference is not None:

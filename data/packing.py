@@ -11,10 +11,23 @@ def _check_mosaic(raw: np.ndarray) -> None:
         raise BadInputError(f"Bayer mosaic must be 2-D with even sides, got shape {raw.shape}")
 
 
-def pack_bayer(raw: np.ndarray) -> np.ndarray:
-    """(H, W) RGGB mosaic -> (4, H/2, W/2) in SPEC order: B, Gb, R, Gr."""
+SPEC_SITES = ((1, 1), (0, 1), (0, 0), (1, 0))  # B, Gb, R, Gr of an RGGB mosaic with R at (0, 0)
+
+
+def pack_bayer(raw: np.ndarray, sites=SPEC_SITES) -> np.ndarray:
+    """(H, W) RGGB mosaic -> (4, H/2, W/2), channel i = the CFA site sites[i]; default SPEC order B, Gb, R, Gr."""
     _check_mosaic(raw)
-    return np.stack([raw[1::2, 1::2], raw[0::2, 1::2], raw[0::2, 0::2], raw[1::2, 0::2]], axis=0)
+    return np.stack([raw[row::2, col::2] for row, col in sites], axis=0)
+
+
+def unpack_bayer(packed: np.ndarray, sites=SPEC_SITES) -> np.ndarray:
+    """(4, h, w) packed channels -> (2h, 2w) mosaic with channel i at CFA site sites[i] (inverse of pack_bayer)."""
+    if packed.ndim != 3 or packed.shape[0] != 4:
+        raise BadInputError(f"packed RAW must be (4, h, w), got shape {packed.shape}")
+    mosaic = np.empty((2 * packed.shape[1], 2 * packed.shape[2]), dtype=packed.dtype)
+    for channel, (row, col) in zip(packed, sites):
+        mosaic[row::2, col::2] = channel
+    return mosaic
 
 
 def normalise_packed(packed: np.ndarray, black_level, white_level) -> np.ndarray:

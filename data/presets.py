@@ -15,11 +15,19 @@ class DatasetPreset:
     raw_ext: str
     target_ext: str
     splits: tuple
-    black_level: tuple  # per packed channel, SPEC packing order (B, Gb, R, Gr)
+    black_level: tuple  # per packed channel, in packed_sites order
     white_level: float
     target_scale: int = 1  # target side / RAW mosaic side in the real data
     rmfa_black: float = 63.0  # RMFA-Net 3-channel split constants
     rmfa_white: float = 1023.0
+    # Packed channel order: the (row, col) site of each channel inside the 2x2 RGGB block (R at (0, 0)).
+    # Default = SPEC packing raw[1::2,1::2], raw[0::2,1::2], raw[0::2,0::2], raw[1::2,0::2] (B, Gb, R, Gr).
+    packed_sites: tuple = ((1, 1), (0, 1), (0, 0), (1, 0))
+    channel_names: tuple = ("B", "Gb", "R", "Gr")
+    raw_format: str = "png_mosaic"  # png_mosaic: 16-bit PNG Bayer mosaic | packed_npy: (H/2, W/2, 4) .npy
+    aligned_targets: bool = True  # False: target_dir holds unrelated photos (unpaired training only)
+    gt_dir: str = ""  # unpaired-only presets: optional folder of pixel-aligned ground truth for scoring
+    per_file_levels: bool = False  # True: black/white levels per RAW file from <root>/manifest.json
 
 
 DATASET_PRESETS = {
@@ -36,6 +44,24 @@ DATASET_PRESETS = {
         name="fujifilm", raw_dir="mediatek_raw", target_dir="fujifilm", raw_ext=".png", target_ext=".png",
         splits=("train", "val", "test"), black_level=(62, 60, 58, 61), white_level=1023.0, target_scale=1,
         rmfa_black=63.0, rmfa_white=1023.0,
+    ),
+    # NTIRE 2026 unpaired ISP challenge (SPEC section 9): RAW already packed as (H/2, W/2, 4) .npy in the
+    # file's order R, G, G, B, /1023 with no black level; the generator takes the channels in that order.
+    # The sub-pixel sites are not stated: we read them as R (0,0), G (0,1), G (1,0), B (1,1), which only
+    # matters for the mosaic-based references (menon, opencv) and the RMFA split. JPEG targets are unrelated
+    # photos at 2x the packed size (= the mosaic size).
+    "ntire2026": DatasetPreset(
+        name="ntire2026", raw_dir="raws", target_dir="jpegs", raw_ext=".npy", target_ext=".jpg",
+        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=1023.0, target_scale=1,
+        rmfa_black=0.0, rmfa_white=1023.0, packed_sites=((0, 0), (0, 1), (1, 0), (1, 1)),
+        channel_names=("R", "G1", "G2", "B"), raw_format="packed_npy", aligned_targets=False, gt_dir="gt",
+    ),
+    # A user's own camera, as written by `python -m tools.data ingest`: RGGB RAW patches (16-bit PNG) whose
+    # black (per CFA site) and white levels are in <root>/manifest.json, and unrelated photo patches.
+    "camera": DatasetPreset(
+        name="camera", raw_dir="raw", target_dir="photos", raw_ext=".png", target_ext=".png",
+        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=65535.0, target_scale=1,
+        rmfa_black=0.0, rmfa_white=65535.0, aligned_targets=False, gt_dir="gt", per_file_levels=True,
     ),
 }
 

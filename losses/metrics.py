@@ -1,6 +1,6 @@
 """Evaluation metrics with the conventions of the paper's tables (SPEC section 7).
 
-Images are NCHW tensors in [0, 1]. Every metric returns one value per image, shape (B,).
+Images are NCHW tensors in [0, 1]. CIEDE2000 (delta_e2000, mean per image) is in ciede2000.py. Every metric returns one value per image, shape (B,).
 SSIM and MS-SSIM follow TensorFlow's ``tf.image.ssim`` / ``tf.image.ssim_multiscale`` exactly:
 normalised 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03, VALID filtering (no padding), per-channel
 scores averaged over channels; MS-SSIM downsamples by 2x2 average pooling after padding an odd
@@ -19,8 +19,10 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from .ciede2000 import delta_e2000
+
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-METRIC_NAMES = ("psnr", "ssim", "ms_ssim", "lpips")
+METRIC_NAMES = ("psnr", "ssim", "ms_ssim", "lpips", "delta_e2000")
 # How a prediction is scored: 'none' = the clamped float output (the release's validation sweeps);
 # 'truncate' / 'round' = the 8-bit PNG it is saved as (the release's test tables truncate).
 QUANTIZE_MODES = ("none", "truncate", "round")
@@ -278,5 +280,7 @@ def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: str = "none"
         scores["ssim"] = ssim_tf(pred, target)
     if "lpips" in wanted and lpips is not None:
         scores["lpips"] = lpips(pred, target)
+    if "delta_e2000" in wanted:
+        scores["delta_e2000"] = delta_e2000(pred, target)
     ordered = [name for name in METRIC_NAMES if name in scores]
     return {k: scores[k].detach().double().cpu() for k in ordered}

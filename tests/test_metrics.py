@@ -144,7 +144,7 @@ def test_score_batch_quantizes_and_marks_small_ms_ssim():
     x, y = _pair(32, 32, seed=4)
     with pytest.warns(UserWarning, match="MS-SSIM needs images of at least 161"):
         scores = score_batch(x, y, quantize="truncate")
-    assert set(scores) == {"psnr", "ssim", "ms_ssim"}
+    assert set(scores) == {"psnr", "ssim", "ms_ssim", "delta_e2000"}
     assert math.isnan(scores["ms_ssim"].item())
     truncated = np.floor(np.clip(x.numpy(), 0, 1) * 255.0) / 255.0
     assert scores["psnr"].item() == pytest.approx(psnr(torch.from_numpy(truncated), y).item())
@@ -194,7 +194,7 @@ def test_lpips_from_local_files_matches_manual_formula(tmp_path):
 def test_score_batch_subset_and_shared_first_scale():
     x, y = _pair(170, 165, seed=6, noise=0.05)
     full = score_batch(x, y)
-    assert list(full) == ["psnr", "ssim", "ms_ssim"]
+    assert list(full) == ["psnr", "ssim", "ms_ssim", "delta_e2000"]
     assert full["ssim"].item() == pytest.approx(ssim_tf(x, y).item(), abs=1e-12)
     assert full["ms_ssim"].item() == pytest.approx(ms_ssim_tf(x, y).item(), abs=1e-12)
     assert list(score_batch(x, y, metrics=["psnr"])) == ["psnr"]

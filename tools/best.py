@@ -3,7 +3,7 @@
   python -m tools.best runs/fuji_unpaired/eval_val                    # top 5 by PSNR
   python -m tools.best runs/x/eval_val --metric ssim --top 10 --plot curves.png --merged all.csv
 Inputs are per-checkpoint CSVs or folders holding them (searched recursively); only their
-summary rows (file == 'mean') are used. LPIPS ranks lower-is-better, every other metric higher.
+summary rows (file == 'mean') are used. LPIPS and delta_e2000 rank lower-is-better, every other metric higher.
 When the run came from a reproduction recipe (its config.json, found beside the checkpoints or above
 the CSV folder, or given with --config, has 'published' metrics), the paper's numbers are printed
 beside the best checkpoint's, with the difference.
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 SUMMARY_NAME = "mean"  # inference.py's summary row marker
-LOWER_IS_BETTER = {"lpips"}
+LOWER_IS_BETTER = {"lpips", "delta_e2000"}
 NON_METRIC_COLUMNS = {"file", "step", "checkpoint", "quantize"}
 
 

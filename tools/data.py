@@ -4,6 +4,7 @@
   python -m tools.data prepare --root R --preset P --split S          fill the demosaic cache (all cores)
   python -m tools.data check   --root R --preset P                    print every problem found
   python -m tools.data split   --root R --preset P --n-val 1024 --n-test 1024   write train/val/test lists
+  python -m tools.data ingest  --raw DNGS --photos PHOTOS --out ROOT [--patch 256]  your camera (dataset=camera)
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import functools
 import os
 import sys
 import time
+import multiprocessing
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -22,8 +24,16 @@ DEFAULT_CACHE_DIR = Path(".cache") / "demosaic"
 
 def cmd_synth(args) -> int:
     from data import make_synthetic_dataset
+    from data.synthetic_ntire import make_synthetic_ntire
 
     for layout in args.layouts:
+        if layout == "ntire2026":
+            counts = {k: v for k, v in {"train": args.train, "val": args.val, "test": args.test}.items() if v is not None}
+            start = time.time()
+            root = make_synthetic_ntire(Path(args.out) / layout, counts=counts or None, size=args.ntire_size,
+                                        seed=args.seed, progress=True)
+            print(f"{layout}: wrote {root} in {time.time() - start:.1f} s")
+            continue
         counts = {"train": args.train, "val": args.val, "test": args.test}
         counts = {k: v for k, v in counts.items() if v is not None and (layout == "fujifilm" or k != "val")}
         size = args.fujifilm_size if layout == "fujifilm" else args.zrr_size
@@ -34,11 +44,12 @@ def cmd_synth(args) -> int:
     return 0
 
 
-def _prepare_one(raw_path, cache_dir, method, white_level, demosaic_kwargs):
-    from data import BadInputError, dataset_reference
+def _prepare_one(raw_path, cache_dir, method, white_level, demosaic_kwargs, preset="fujifilm"):
+    from data import BadInputError, dataset_reference, get_preset, read_mosaic
 
     try:
-        dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs)
+        raw = read_mosaic(raw_path, get_preset(preset))  # the preset's file format (.png mosaic or packed .npy)
+        dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs, raw=raw)
         return None
     except BadInputError as error:
         return str(error)
@@ -56,17 +67,20 @@ def _demosaic_kwargs(args) -> dict:
 def cmd_prepare(args) -> int:
     from tqdm import tqdm
 
-    from data import get_preset, read_index_list
+    from data import BadInputError, get_preset, read_index_list
     from data.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
+    if preset.per_file_levels:
+        raise BadInputError(f"prepare: the {preset.name} preset keys references by each file's own white level; "
+                            "they are computed and cached during the first pass of fit.py instead")
     cache_dir = Path(args.cache_dir)
     white_level = preset.white_level if args.white_level is None else args.white_level
     raw_dir, _ = split_dirs(args.root, args.split, preset)
     raws = list_images(raw_dir, preset.raw_ext)
     paths = list(raws.values()) if args.indices is None else [raws[s] for s in read_index_list(args.indices)]
     work = functools.partial(_prepare_one, cache_dir=cache_dir, method=args.method, white_level=white_level,
-                             demosaic_kwargs=_demosaic_kwargs(args))
+                             demosaic_kwargs=_demosaic_kwargs(args), preset=preset.name)
     workers = max(1, args.workers)
     failures = []
     with Pool(workers) as pool:
@@ -104,9 +118,62 @@ def cmd_split(args) -> int:
     return 0
 
 
+def _ingest_one(job, out_root, split, patch, photo_patch):
+    """One RAW or photo file -> its tiles; (kind, manifest entries, problem or None). Never raises for bad data."""
+    from data import BadInputError
+    from data.ingest import ingest_photo_file, ingest_raw_file
+
+    kind, path = job
+    folder = "raw" if kind == "raw" else "photos"
+    write = ingest_raw_file if kind == "raw" else ingest_photo_file
+    size = patch if kind == "raw" else photo_patch
+    try:
+        return kind, write(path, Path(out_root) / split / folder, size, size, f"{split}/{folder}"), None
+    except BadInputError as error:
+        return kind, {}, str(error)
+
+
+def cmd_ingest(args) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from data.camera import MANIFEST_NAME
+    from data.ingest import CAMERA_RAW_EXTS, PHOTO_EXTS, list_files, write_manifest
+
+    out = Path(args.out)
+    jobs = [("raw", p) for p in list_files(args.raw, CAMERA_RAW_EXTS)]
+    jobs += [("photo", p) for p in list_files(args.photos, PHOTO_EXTS)]
+    out.mkdir(parents=True, exist_ok=True)
+    old = out / MANIFEST_NAME  # a second ingest (another split, more files) adds to the manifest
+    manifest = json.loads(old.read_text()) if old.is_file() else {}
+    manifest.setdefault("raw_patches", {})
+    manifest.setdefault("photo_patches", {})
+    manifest["patch"], manifest["photo_patch"] = args.patch, args.photo_patch or args.patch
+    work = functools.partial(_ingest_one, out_root=out, split=args.split, patch=args.patch,
+                             photo_patch=args.photo_patch or args.patch)
+    bad, start = [], time.time()
+    # spawn, not fork: LibRaw (rawpy) uses OpenMP, which can deadlock in forked workers
+    with multiprocessing.get_context("spawn").Pool(max(1, args.workers)) as pool:
+        for kind, entries, problem in tqdm(pool.imap_unordered(work, jobs), total=len(jobs), desc="ingest", unit="file"):
+            manifest["raw_patches" if kind == "raw" else "photo_patches"].update(entries)
+            if problem:
+                bad.append(problem)
+    manifest["bad_files"] = sorted(set(manifest.get("bad_files", [])) | set(bad))
+    write_manifest(out, manifest)
+    seconds = time.time() - start
+    print(f"{out}: {len(manifest['raw_patches'])} RAW and {len(manifest['photo_patches'])} photo patches, "
+          f"{len(jobs) - len(bad)}/{len(jobs)} files in {seconds:.1f} s ({len(jobs) / seconds:.1f} files/s); "
+          f"train with: python fit.py --set dataset=camera data_root={out}")
+    for problem in bad:
+        print(f"  skipped {problem}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def _dataset_args(parser, preset_default="fujifilm"):
     parser.add_argument("--root", required=True, help="dataset root holding <split>/<raw_dir>/...")
-    parser.add_argument("--preset", default=preset_default, choices=["fujifilm", "zrr"], help="dataset layout")
+    parser.add_argument("--preset", default=preset_default, choices=["fujifilm", "zrr", "ntire2026", "camera"],
+                        help="dataset layout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,19 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write the embedded synthetic dataset (both layouts)")
     synth.add_argument("--out", default="datasets/synthetic", help="output folder (default %(default)s)")
-    synth.add_argument("--layouts", nargs="+", default=["fujifilm", "zrr"], choices=["fujifilm", "zrr"])
+    synth.add_argument("--layouts", nargs="+", default=["fujifilm", "zrr"], choices=["fujifilm", "zrr", "ntire2026"],
+                       help="ntire2026: packed .npy RAW + unrelated JPEG photos (challenge layout)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--train", type=int, default=None, help="images per split (default 192/32/32)")
     synth.add_argument("--val", type=int, default=None)
     synth.add_argument("--test", type=int, default=None)
     synth.add_argument("--fujifilm-size", type=int, default=None, help="RAW side (default 256; target same)")
     synth.add_argument("--zrr-size", type=int, default=None, help="RAW side (default 224; JPG target twice)")
+    synth.add_argument("--ntire-size", type=int, default=None, help="RAW mosaic side (default 256; .npy half)")
     synth.set_defaults(func=cmd_synth)
 
     prepare = commands.add_parser("prepare", help="fill the demosaic reference cache of one split (all cores)")
     _dataset_args(prepare)
     prepare.add_argument("--split", default="train")
-    prepare.add_argument("--method", default="menon", choices=["menon", "opencv"])
+    prepare.add_argument("--method", default="menon", choices=["menon", "opencv", "grayworld"])
     prepare.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR),
                          help="default %(default)s (relative to the current folder, as in config.py)")
     prepare.add_argument("--indices", default=None, help="text file of stems to prepare (default: whole split)")
@@ -152,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--exclude", default=None, help="text file of stems to leave out (e.g. misaligned pairs)")
     split.add_argument("--out", default=None, help="output folder (default <root>/splits)")
     split.set_defaults(func=cmd_split)
+
+    ingest = commands.add_parser("ingest", help="unpaired training set from your camera's RAW files and photos")
+    ingest.add_argument("--raw", required=True, help="folder of DNG / LibRaw-readable RAW files (Bayer sensors)")
+    ingest.add_argument("--photos", required=True, help="folder of unrelated good photos (JPEG/PNG)")
+    ingest.add_argument("--out", required=True, help="dataset root to write (<out>/<split>/{raw,photos}, manifest)")
+    ingest.add_argument("--patch", type=int, default=256, help="RAW tile side in mosaic pixels, even (default 256)")
+    ingest.add_argument("--photo-patch", type=int, default=0,
+                        help="photo tile side (default: the generator's output size for --patch tiles = --patch)")
+    ingest.add_argument("--split", default="train", help="split folder to write (default train)")
+    ingest.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="default: all cores")
+    ingest.set_defaults(func=cmd_ingest)
     return parser
 
 
