@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", help="generator name (default: from the registry or the state_dict)")
     p.add_argument("--dataset", required=True, choices=["fujifilm", "zrr"], help="RAW normalisation preset")
     p.add_argument("--zrr-normalisation", default="pynet", choices=["pynet", "fujifilm_black"],
-                   help="ZRR input normalisation, as the model was trained (config zrr_normalisation; default %(default)s)")
+                   help="ZRR input normalisation, as the model was trained (config zrr_normalisation; "
+                        "default %(default)s)")
     p.add_argument("--input", required=True, help="folder of RAW files (or a dataset split folder)")
     p.add_argument("--output", required=True, help="folder for PNGs and metrics.csv")
     p.add_argument("--reference", help="folder of reference RGB images named like the inputs")

@@ -15,7 +15,8 @@ from .split import make_split, write_split_lists
 __all__ = [
     "BadInputError", "DATASET_PRESETS", "DatasetPreset", "get_preset", "read_raw", "read_rgb", "write_raw",
     "write_rgb", "pack_bayer", "normalise_packed", "rmfa_split", "mosaic_rggb", "demosaic_reference",
-    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset", "generator_input",
+    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset",
+    "generator_input",
     "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "select_listed",
     "write_split_lists",
 ]

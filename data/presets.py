@@ -62,7 +62,8 @@ def get_preset(preset: PresetLike, zrr_normalisation: str = "pynet") -> DatasetP
     if key not in DATASET_PRESETS:
         raise BadInputError(f"unknown dataset preset {preset!r}; known: {sorted(DATASET_PRESETS)}")
     if zrr_normalisation not in ZRR_NORMALISATIONS:
-        raise BadInputError(f"unknown zrr_normalisation {zrr_normalisation!r}; choose from {sorted(ZRR_NORMALISATIONS)}")
+        raise BadInputError(f"unknown zrr_normalisation {zrr_normalisation!r}; "
+                            f"choose from {sorted(ZRR_NORMALISATIONS)}")
     if key == "zrr":
         return replace(DATASET_PRESETS[key], **ZRR_NORMALISATIONS[zrr_normalisation])
     return DATASET_PRESETS[key]

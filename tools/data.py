@@ -71,7 +71,8 @@ def cmd_prepare(args) -> int:
     failures = []
     with Pool(workers) as pool:
         results = pool.imap_unordered(work, paths, chunksize=4)
-        for problem in tqdm(results, total=len(paths), desc=f"demosaic {args.method} ({args.scaling}) {args.split}", unit="img"):
+        label = f"demosaic {args.method} ({args.scaling}) {args.split}"
+        for problem in tqdm(results, total=len(paths), desc=label, unit="img"):
             if problem:
                 failures.append(problem)
     print(f"cache {cache_dir}: {len(paths) - len(failures)} references ready, {len(failures)} failed")
@@ -136,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="reference scaling, as config.py's reference_scaling (default %(default)s: the release)")
     prepare.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR),
                          help="default %(default)s (relative to the current folder, as in config.py)")
-    prepare.add_argument("--indices", default=None, help="index list (stems, one per line, # comments) to prepare (default: whole split)")
-    prepare.add_argument("--white-level", type=float, default=None, help="default: the preset's white level (used by --scaling white_level)")
+    prepare.add_argument("--indices", default=None,
+                         help="index list (stems, one per line, # comments) to prepare (default: whole split)")
+    prepare.add_argument("--white-level", type=float, default=None,
+                         help="default: the preset's white level (used by --scaling white_level)")
     prepare.add_argument("--wb-gains", type=float, nargs=3, default=None, help="default 1.6 1.2 1.4")
     prepare.add_argument("--gamma", type=float, default=None, help="default 2.2")
     prepare.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="default: all cores")
