@@ -198,6 +198,19 @@ def test_synthetic_default_sizes_are_the_real_datasets(tmp_path):
     assert sample["raw"].shape == (4, 224, 224) and sample["target"].shape == (3, 448, 448)
 
 
+def test_zrr_normalisation_reaches_fit_and_inference(tiny_zrr_root, tmp_path):
+    cfg = _fit_config(tiny_zrr_root, dataset="zrr", zrr_normalisation="fujifilm_black")
+    sample = fit.make_dataset("paired", cfg, "packed4")[0]
+    raw = _read_png16(tiny_zrr_root / "train" / "huawei_raw" / "0.png").astype(np.float64)
+    np.testing.assert_allclose(sample["raw"][2].numpy(), (raw[0::2, 0::2] - 58) / (1023 - 58), rtol=1e-5, atol=1e-7)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"backbone": "efficient_isp", "dataset": "zrr", "data_root": "x",
+                                                 "zrr_normalisation": "fujifilm_black"}))
+    settings = inference.resolve_settings(inference.build_parser().parse_args(["--run", str(run)]))
+    assert settings["zrr_normalisation"] == "fujifilm_black"
+
+
 # --- index lists ---------------------------------------------------------------------------------
 
 def test_index_list_format(tmp_path):
