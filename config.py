@@ -16,10 +16,13 @@ seed = 0                          # seeds weights, sampling and the unpaired tar
 
 # --- data ------------------------------------------------------------------------------------------
 dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP) | zrr (Zurich RAW-to-RGB) | ntire2026 (challenge .npy) | camera (tools.data ingest)
+zrr_normalisation = "pynet"       # ZRR input: pynet (x/1020, no black level) | fujifilm_black (release's ZRR path)
 data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point at the real dataset root
 train_split = "train"             # split folder the training pairs come from
-train_indices = ""                # optional text file of file indices to train on ("" = all files)
+train_indices = ""                # index list (file stems, one per line, # comments) of the training files, inputs
+                                  # and unpaired targets alike ("" = the whole train_split folder)
 demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation) | grayworld (NTIRE 2026 baseline)
+reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)
 wb_gains = (1.6, 1.2, 1.4)        # white-balance gains of the demosaiced reference (R, G, B)
 demosaic_gamma = 2.2              # the reference is raised to 1/gamma
 cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)

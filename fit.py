@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from data import BadInputError, ISPDataset
+from data import BadInputError, ISPDataset, get_preset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
@@ -32,7 +32,7 @@ from training.config_loader import ConfigError, apply_overrides, load_config, sa
 from training.distributed import (DistInfo, average_gradients, average_param_grads, broadcast_module,
                                   cleanup, init_distributed)
 from training.monitor import Monitor, write_nonfinite_report
-from training.sampling import make_loader, random_crop_batch, read_index_file
+from training.sampling import make_loader, random_crop_batch
 from training.stages import (STAGES, add_residues, build_loss_kit, discriminator_step, generator_gradients,
                              generator_terms, is_discriminator_step, paired_data, residue_inputs,
                              residue_parameters, uses_reference)
@@ -80,12 +80,15 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
 
 
 def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
+    """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
     return ISPDataset(
-        cfg["data_root"], preset=cfg["dataset"], split=cfg["train_split"], input_kind=input_kind,
+        cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
+        input_kind=input_kind,
         paired=paired_data(stage), reference=cfg["demosaic"] if uses_reference(stage) else None,
         cache_dir=cfg["cache_dir"] or None, target_resize=cfg["target_resize"],
-        skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=read_index_file(cfg["train_indices"]),
-        demosaic_kwargs={"wb_gains": tuple(cfg["wb_gains"]), "gamma": cfg["demosaic_gamma"]},
+        skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
+        demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
+                         "gamma": cfg["demosaic_gamma"]},
         require_targets=stage != "pretrain")
 
 

@@ -98,10 +98,12 @@ def _target_float(target: torch.Tensor) -> torch.Tensor:
     return target.float() / 255.0 if target.dtype == torch.uint8 else target
 
 
-def load_eval_data(data_root, dataset: str, split: str, input_kind: str, batch_size: int = 16,
+def load_eval_data(data_root, dataset, split: str, input_kind: str, batch_size: int = 16,
                    limit: int | None = None, num_workers: int = 0, progress: bool = True,
                    indices=None) -> EvalData:
-    """Read, preprocess and batch a whole split (or the listed stems of it) once."""
+    """Read, preprocess and batch a whole split (or the stems of an index list / sequence) once.
+
+    dataset: a preset name or data.DatasetPreset."""
     from data import ISPDataset
     start = time.perf_counter()
     ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True, indices=indices)
@@ -220,6 +222,8 @@ def resolve_settings(args, run_dir: Path | None, config: dict) -> dict:
                 "dataset": args.dataset or config.get("dataset"),
                 "data_root": args.data_root or config.get("data_root")}
     missing = [k for k, v in settings.items() if not v]
+    # the run's own input normalisation (ZRR has two); not required, so set after the check
+    settings["zrr_normalisation"] = args.zrr_normalisation or config.get("zrr_normalisation", "pynet")
     if missing:
         where = f"{run_dir / 'config.json'}" if run_dir else "no --run given"
         raise SystemExit(f"inference.py: missing {', '.join('--' + m.replace('_', '-') for m in missing)} "
@@ -276,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, help="score only the first N images of the split")
-    p.add_argument("--indices", help="file of stems (one per line) to score from --split, e.g. ZRR's "
-                                     "held-out validation list with --split train (tools.data split)")
+    p.add_argument("--indices", help="index list (file stems, one per line, # comments) to score from --split, "
+                                     "e.g. ZRR's held-out validation list with --split train (tools.data split)")
+    p.add_argument("--zrr-normalisation", choices=["pynet", "fujifilm_black"],
+                   help="ZRR input normalisation (default: run config 'zrr_normalisation', else pynet)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the one-off load")
     p.add_argument("--quantize", choices=QUANTIZE_MODES, default="none",
                    help="none (release sweeps): score the clamped float output; truncate / round: score the "
@@ -316,13 +322,14 @@ def main(argv=None) -> int:
         return 0
     from models import generator_info
     input_kind = generator_info(settings["backbone"])["input_kind"]
-    indices = None
-    if args.indices:
-        from data import read_index_list
-        indices = read_index_list(args.indices)
-    data = load_eval_data(settings["data_root"], settings["dataset"], args.split, input_kind,
-                          args.batch_size, args.limit, args.num_workers, progress=not args.quiet,
-                          indices=indices)
+    from data import BadInputError, get_preset
+    try:
+        data = load_eval_data(settings["data_root"], get_preset(settings["dataset"], settings["zrr_normalisation"]),
+                              args.split, input_kind, args.batch_size, args.limit, args.num_workers,
+                              progress=not args.quiet, indices=args.indices)
+    except BadInputError as error:  # bad data or index list: one line naming it, no traceback
+        print(f"inference.py: {error}", file=sys.stderr)
+        return 2
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
     failures, scoring_start = 0, time.perf_counter()
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):

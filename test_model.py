@@ -104,7 +104,7 @@ def find_reference(folder: Path | None, stem: str) -> Path | None:
 def reference_tensor(path: Path, size) -> torch.Tensor:
     from data import read_rgb
     rgb = read_rgb(path)
-    if rgb.shape[:2] != tuple(size):  # e.g. ZRR's 2x Canon targets: bilinear to the output size
+    if rgb.shape[:2] != tuple(size):  # a reference of another size: bilinear to the output size
         rgb = np.clip(cv2.resize(rgb, (size[1], size[0]), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
 
@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", help="generator name (default: from the registry or the state_dict)")
     p.add_argument("--dataset", required=True, choices=["fujifilm", "zrr", "ntire2026", "camera"],
                    help="preset the model was trained on: RAW normalisation and packed channel order")
+    p.add_argument("--zrr-normalisation", default="pynet", choices=["pynet", "fujifilm_black"],
+                   help="ZRR input normalisation, as the model was trained (config zrr_normalisation; "
+                        "default %(default)s)")
     p.add_argument("--input", required=True, help="folder of RAW files (or a dataset split folder)")
     p.add_argument("--output", required=True, help="folder for PNGs and metrics.csv")
     p.add_argument("--reference", help="folder of reference RGB images named like the inputs")
@@ -147,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from data import get_preset, write_rgb
-    preset = get_preset(args.dataset)
+    preset = get_preset(args.dataset, args.zrr_normalisation)
     path, backbone, model, info = resolve_model(args)
     files, default_ref = list_inputs(Path(args.input), preset)
     ref_dir = Path(args.reference) if args.reference else default_ref

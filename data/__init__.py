@@ -12,13 +12,16 @@ from .raw_io import read_raw, read_rgb, write_raw, write_rgb
 from .dataset import ISPDataset, generator_input
 from .synthetic import make_synthetic_dataset
 from .check import check_dataset
-from .split import make_split, read_index_list, write_split_lists
+from .index_list import read_index_list, select_listed
+from .split import make_split, write_split_lists
 
 __all__ = [
     "BadInputError", "DATASET_PRESETS", "DatasetPreset", "get_preset", "read_raw", "read_rgb", "write_raw",
     "write_rgb", "pack_bayer", "normalise_packed", "rmfa_split", "mosaic_rggb", "demosaic_reference",
-    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset", "generator_input",
-    "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "write_split_lists",
+    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset",
+    "generator_input",
+    "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "select_listed",
+    "write_split_lists",
     "unpack_bayer", "CAMERA_RAW_EXTS", "CameraRaw", "normalise_mosaic", "read_camera_raw", "read_packed_npy",
     "mosaic_file_problem", "read_mosaic",
 ]

@@ -16,7 +16,8 @@ import numpy as np
 from .demosaic import demosaic_reference, demosaic_settings
 from .raw_io import read_raw
 
-CACHE_FORMAT_VERSION = 1
+# 2: the reference scaling (uint16 | white_level) joined the settings; entries of version 1 are never read.
+CACHE_FORMAT_VERSION = 2
 
 
 def settings_hash(settings: dict) -> str:
@@ -80,7 +81,10 @@ def is_cached(raw_path, cache_dir, **demosaic_kwargs) -> bool:
 
 
 def dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs=None, raw=None) -> np.ndarray:
-    """The reference exactly as ISPDataset and `tools.data prepare` key it: output size = the mosaic size."""
+    """The reference exactly as ISPDataset and `tools.data prepare` key it: output size = the mosaic size.
+
+    demosaic_kwargs: scaling, wb_gains, gamma (defaults: the release's).
+    """
     mosaic = read_raw(raw_path) if raw is None else raw
     kwargs = {"white_level": white_level, "out_size": tuple(mosaic.shape), **(demosaic_kwargs or {})}
     kwargs["method"] = method

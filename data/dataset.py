@@ -1,6 +1,7 @@
 """ISPDataset: RAW inputs (packed 4-channel or RMFA 3-channel), RGB targets (paired or unpaired) and references."""
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import torch
 from torch.utils.data import Dataset
 
 from .cache import dataset_reference
+from .demosaic import demosaic_settings
 from .errors import BadInputError
+from .index_list import select_listed
 from .layout import list_images, split_dirs, target_size_problem
 from .camera import normalise_mosaic, read_patch_levels
 from .demosaic import DEMOSAIC_METHODS
@@ -76,13 +79,17 @@ class ISPDataset(Dataset):
         self.demosaic_kwargs = dict(demosaic_kwargs or {})
         self.problems: list = []
         raw_dir, target_dir = split_dirs(self.root, split, self.preset)
-        raws = _select(list_images(raw_dir, self.preset.raw_ext), indices, raw_dir)
+        if reference is not None:
+            demosaic_settings(method=reference, **self.demosaic_kwargs)  # a bad setting fails here, not mid-run
+        raws = select_listed(list_images(raw_dir, self.preset.raw_ext), indices, raw_dir)
         target_dir = self._target_folder(target_dir, paired, require_targets)
         targets = {} if target_dir is None else list_images(target_dir, self.preset.target_ext,
                                                             must_exist=require_targets)
         self.levels = read_patch_levels(self.root) if self.preset.per_file_levels else None
         if paired and targets:
             raws, targets = self._pair(raws, targets, indices is None, skip_bad)
+        elif indices is not None and targets:
+            targets = _listed_targets(targets, raws, target_dir, indices)
         if skip_bad:
             raws, targets = self._drop_bad(raws, targets)
         if not raws:
@@ -148,7 +155,8 @@ class ISPDataset(Dataset):
             return None
         if self.paired:
             return [targets[stem] for stem in raws]
-        # Unpaired: the target list is shuffled once with the seed, independently of the inputs.
+        # Unpaired: the target pool (the listed stems only, when an index list restricts the split) is
+        # shuffled once with the seed, independently of the inputs.
         pool = list(targets.values())
         order = np.random.default_rng(seed).permutation(len(pool))
         return [pool[order[i % len(pool)]] for i in range(len(raws))]
@@ -193,15 +201,14 @@ class ISPDataset(Dataset):
         return sample
 
 
-def _select(raws: dict, indices, raw_dir) -> dict:
-    """Keep the files whose stems are listed in indices (ints or strings), in the order given."""
-    if indices is None:
-        return raws
-    stems = [str(i) for i in indices]
-    missing = [s for s in stems if s not in raws]
-    if missing:
-        raise BadInputError(f"{raw_dir}: {len(missing)} listed index(es) have no file, e.g. {missing[:5]}")
-    return {stem: raws[stem] for stem in stems}
+def _listed_targets(targets: dict, raws: dict, target_dir, indices) -> dict:
+    """The unpaired target pool restricted to the listed stems: held-out targets never reach the discriminators."""
+    pool = {stem: path for stem, path in targets.items() if stem in raws}
+    if not pool:
+        listed = indices if isinstance(indices, (str, os.PathLike)) else "the index list"
+        raise BadInputError(f"{target_dir}: no target file has a stem listed in {listed}; unpaired training "
+                            "draws targets only from the listed (training) stems")
+    return pool
 
 
 def _target_file_problem(path, raw_shape):

@@ -26,8 +26,11 @@ def make_split(stems, n_val=1024, n_test=1024, seed=0, exclude=()) -> dict:
     }
 
 
-def write_split_lists(out_dir, split: dict) -> dict:
-    """Write <out_dir>/<name>.txt (one stem per line) atomically; returns name -> path."""
+def write_split_lists(out_dir, split: dict, header: str = "") -> dict:
+    """Write <out_dir>/<name>.txt as index lists (data.index_list format) atomically; returns name -> path.
+
+    header: an optional comment written on the first line of every list, after `# <name>: `.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -35,16 +38,9 @@ def write_split_lists(out_dir, split: dict) -> dict:
         path = out_dir / f"{name}.txt"
         fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
+            if header:
+                handle.write(f"# {name}: {header}\n")
             handle.write("".join(f"{s}\n" for s in stems))
         os.replace(tmp, path)
         written[name] = path
     return written
-
-
-def read_index_list(path) -> list:
-    """Stems listed one per line (blank lines and # comments ignored); usable as ISPDataset(indices=...)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"{path}: index list not found")
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]

@@ -24,7 +24,7 @@ from .raw_io import write_raw, write_rgb
 SOURCE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right",
                  "hubble_deep_field", "retina", "immunohistochemistry")
 DEFAULT_COUNTS = {"fujifilm": {"train": 192, "val": 32, "test": 32}, "zrr": {"train": 192, "test": 32}}
-DEFAULT_SIZE = {"fujifilm": 256, "zrr": 224}  # RAW mosaic side, as in the real datasets
+DEFAULT_SIZE = {"fujifilm": 256, "zrr": 448}  # RAW mosaic side = target side, as in the real datasets
 TRAIN_FRACTION = 0.6  # of each photo's long side; the other splits share the rest equally
 CAMERA_TO_SRGB = np.array([[1.70, -0.52, -0.18], [-0.28, 1.58, -0.30], [0.02, -0.62, 1.60]])
 
@@ -171,25 +171,25 @@ def dslr_look(srgb) -> np.ndarray:
     return np.clip(image + 0.6 * (image - blurred), 0.0, 1.0)
 
 
-def _render_sample(rng, photos, names, band, raw_hw, target_hw, preset, max_disparity):
+def _render_sample(rng, photos, names, band, size_hw, preset, max_disparity):
     name = names[int(rng.integers(len(names)))]
     photo = photos[name]
     band = photo_band(name, band, photo.shape[1], max_disparity)
-    window = _crop_window(rng, photo.shape, band, target_hw[0] / target_hw[1])
+    window = _crop_window(rng, photo.shape, band, size_hw[0] / size_hw[1])
     y0, x0, win_h, win_w = window
     crop = _augment(rng, photo[y0:y0 + win_h, x0:x0 + win_w])
-    target_srgb = _resize(crop, *target_hw)
-    raw_srgb = _resize(target_srgb, *raw_hw)
-    raw = inverse_isp(rng, raw_srgb, preset.black_level, preset.white_level, INVERSE_ISP[preset.name])
+    target_srgb = _resize(crop, *size_hw)  # RAW and target share the pixel grid, as in both real datasets
+    raw = inverse_isp(rng, target_srgb, preset.black_level, preset.white_level, INVERSE_ISP[preset.name])
     return raw, dslr_look(target_srgb), {"photo": name, "window": [y0, x0, win_h, win_w]}
 
 
-def _size_pair(size, default, scale):
+def _raw_size(size, default) -> tuple:
+    """(h, w) of the RAW mosaic; targets have the same pixel size in both real datasets (SPEC section 1)."""
     size = default if size is None else size
     raw_h, raw_w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
     if raw_h % 2 or raw_w % 2 or raw_h < 8 or raw_w < 8:
         raise BadInputError(f"synthetic RAW size must be even and >= 8, got {raw_h}x{raw_w}")
-    return (int(raw_h), int(raw_w)), (int(raw_h) * scale, int(raw_w) * scale)
+    return int(raw_h), int(raw_w)
 
 
 def _refuse_foreign_folder(root: Path) -> None:
@@ -200,16 +200,18 @@ def _refuse_foreign_folder(root: Path) -> None:
 
 
 def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed=0, progress=False) -> Path:
-    """Write a synthetic dataset in the real layout at root; size = RAW side (int or (h, w)). Returns root."""
+    """Write a synthetic dataset in the real layout at root; size = RAW side = target side (int or (h, w)).
+
+    Returns root."""
     preset = get_preset(layout)
     counts = dict(DEFAULT_COUNTS[preset.name] if counts is None else counts)
     unknown = set(counts) - set(preset.splits)
     if unknown:
         raise BadInputError(f"layout {preset.name!r} has splits {preset.splits}, not {sorted(unknown)}")
-    raw_hw, target_hw = _size_pair(size, DEFAULT_SIZE[preset.name], preset.target_scale)
+    size_hw = _raw_size(size, DEFAULT_SIZE[preset.name])
     root, photos, max_disparity = Path(root), load_source_photos(), stereo_max_disparity()
     names, bands, layout_code = list(photos), split_bands(preset.splits), sorted(DATASET_CODES).index(preset.name)
-    manifest = {"layout": preset.name, "seed": seed, "raw_size": raw_hw, "target_size": target_hw,
+    manifest = {"layout": preset.name, "seed": seed, "raw_size": size_hw, "target_size": size_hw,
                 "bands": bands, "samples": {}}
     jobs = [(split, index) for split in preset.splits for index in range(int(counts.get(split, 0)))]
     _refuse_foreign_folder(root)
@@ -222,7 +224,7 @@ def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed
         iterator = tqdm(jobs, desc=f"synthetic {preset.name}", unit="img")
     for split, index in iterator:
         rng = np.random.default_rng([seed, layout_code, preset.splits.index(split), index])
-        raw, target, info = _render_sample(rng, photos, names, bands[split], raw_hw, target_hw, preset,
+        raw, target, info = _render_sample(rng, photos, names, bands[split], size_hw, preset,
                                              max_disparity)
         write_raw(root / split / preset.raw_dir / f"{index}{preset.raw_ext}", raw)
         write_rgb(root / split / preset.target_dir / f"{index}{preset.target_ext}", target)

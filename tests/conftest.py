@@ -32,7 +32,7 @@ def tiny_fujifilm_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_zrr_root(tmp_path_factory) -> Path:
-    """ZRR layout: train/test with 6/3 pairs of 64x64 RAW (16-bit PNG) and 128x128 JPG targets."""
+    """ZRR layout: train/test with 6/3 pairs of 64x64 RAW (16-bit PNG) and 64x64 JPG targets (same size, as ZRR)."""
     from data import make_synthetic_dataset
 
     root = tmp_path_factory.mktemp("tiny_synthetic") / "zrr"

@@ -1,9 +1,12 @@
 """ISPDataset on the tiny synthetic datasets: shapes, exact values, resizing, references, unpaired sampling."""
+import shutil
+
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from data import ISPDataset, demosaic_reference, normalise_packed, pack_bayer, read_raw, read_rgb, rmfa_split
+from data import ISPDataset, demosaic_reference, get_preset, normalise_packed, pack_bayer, read_raw, read_rgb, rmfa_split
 
 
 def test_fujifilm_sample_values_match_manual_pipeline(tiny_fujifilm_root):
@@ -19,18 +22,35 @@ def test_fujifilm_sample_values_match_manual_pipeline(tiny_fujifilm_root):
     assert sample["name"] == "1" and "reference" not in sample
 
 
-def test_zrr_target_resized_to_raw_size(tiny_zrr_root):
+def test_zrr_target_of_the_output_size_passes_untouched(tiny_zrr_root):
+    """ZRR: RAW 2Hx2W mosaic, Canon target 2Hx2W (SPEC section 1): no resize, the JPG's pixels as they are."""
     dataset = ISPDataset(tiny_zrr_root, "zrr", "test")
     sample = dataset[0]
-    assert sample["raw"].shape == (4, 32, 32)
-    assert sample["target"].shape == (3, 64, 64)  # 128x128 JPG resized to the generator output (= mosaic) size
-    full = read_rgb(tiny_zrr_root / "test" / "canon" / "0.jpg")
-    assert full.shape == (128, 128, 3)
+    assert sample["raw"].shape == (4, 32, 32) and sample["target"].shape == (3, 64, 64)
+    jpg = cv2.imread(str(tiny_zrr_root / "test" / "canon" / "0.jpg"), cv2.IMREAD_COLOR)[..., ::-1] / 255.0
+    np.testing.assert_allclose(sample["target"].numpy(), jpg.transpose(2, 0, 1), atol=1e-7)
+    raw = cv2.imread(str(tiny_zrr_root / "test" / "huawei_raw" / "0.png"), cv2.IMREAD_UNCHANGED).astype(np.float64)
+    np.testing.assert_allclose(sample["raw"][2].numpy(), raw[0::2, 0::2] / 1020.0, rtol=1e-6)  # R, no black level
+
+
+def test_zrr_fujifilm_black_switch(tiny_zrr_root):
+    preset = get_preset("zrr", zrr_normalisation="fujifilm_black")
+    sample = ISPDataset(tiny_zrr_root, preset, "test")[0]
+    raw = cv2.imread(str(tiny_zrr_root / "test" / "huawei_raw" / "0.png"), cv2.IMREAD_UNCHANGED).astype(np.float64)
+    for channel, (dy, dx), black in zip(range(4), [(1, 1), (0, 1), (0, 0), (1, 0)], [62, 60, 58, 61]):
+        np.testing.assert_allclose(sample["raw"][channel].numpy(), (raw[dy::2, dx::2] - black) / (1023 - black),
+                                   rtol=1e-5, atol=1e-7)
+
+
+def test_a_larger_target_is_resized_bilinear(tiny_fujifilm_root, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_fujifilm_root / "val", root / "val")
+    big = np.random.default_rng(0).integers(0, 256, (128, 128, 3)).astype(np.uint8)
+    cv2.imwrite(str(root / "val" / "fujifilm" / "0.png"), big[..., ::-1])
+    sample = ISPDataset(root, "fujifilm", "val")[0]
     # bilinear 2x downscale with half-pixel centres = mean of each 2x2 block
-    block_mean = full.reshape(64, 2, 64, 2, 3).mean(axis=(1, 3)).transpose(2, 0, 1)
+    block_mean = (big / 255.0).reshape(64, 2, 64, 2, 3).mean(axis=(1, 3)).transpose(2, 0, 1)
     np.testing.assert_allclose(sample["target"].numpy(), block_mean, atol=1e-5)
-    raw = read_raw(tiny_zrr_root / "test" / "huawei_raw" / "0.png")
-    np.testing.assert_allclose(sample["raw"].numpy(), pack_bayer(raw) / 1020.0, rtol=1e-6)
 
 
 def test_split3_input_and_reference(tiny_fujifilm_root, tmp_path):

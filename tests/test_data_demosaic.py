@@ -15,8 +15,10 @@ def test_flat_grey_mosaic_demosaics_to_grey(method):
     raw = np.full((32, 32), 400, dtype=np.uint16)
     out = demosaic_reference(raw, method=method, wb_gains=(1.0, 1.0, 1.0))
     assert out.shape == (32, 32, 3) and out.dtype == np.float32
-    # A flat image is left un-stretched, so the value is (400/1023) ** (1/2.2) on every channel.
-    np.testing.assert_allclose(out, (400 / 1023) ** (1 / 2.2), rtol=1e-5)
+    # A flat image is left un-stretched, so the value is (400/65535) ** (1/2.2) on every channel (release scaling).
+    np.testing.assert_allclose(out, (400 / 65535) ** (1 / 2.2), rtol=1e-5)
+    white = demosaic_reference(raw, method=method, scaling="white_level", wb_gains=(1.0, 1.0, 1.0))
+    np.testing.assert_allclose(white, (400 / 1023) ** (1 / 2.2), rtol=1e-5)
 
 
 @pytest.mark.parametrize("method", ["menon", "opencv"])
@@ -41,13 +43,14 @@ def test_colour_channels_land_in_rgb_order(method):
     np.testing.assert_allclose(centre, [1.0, expected_green, 0.0], atol=1e-3)
 
 
-def test_opencv_pipeline_matches_an_independent_computation():
+@pytest.mark.parametrize("scaling, divisor", [("uint16", 65535), ("white_level", 1023)])
+def test_opencv_pipeline_matches_an_independent_computation(scaling, divisor):
     import cv2
 
     rng = np.random.default_rng(1)
     raw = rng.integers(0, 1024, (16, 24)).astype(np.uint16)
-    out = demosaic_reference(raw, method="opencv", out_size=(8, 12))
-    rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float64) / 1023 * np.array([1.6, 1.2, 1.4])
+    out = demosaic_reference(raw, method="opencv", scaling=scaling, out_size=(8, 12))
+    rgb = cv2.cvtColor(raw, cv2.COLOR_BayerBG2RGB).astype(np.float64) / divisor * np.array([1.6, 1.2, 1.4])
     rgb = np.clip(rgb, 0, 1)
     rgb = ((rgb - rgb.min()) / (rgb.max() - rgb.min())) ** (1 / 2.2)
     expected = cv2.resize(rgb, (12, 8), interpolation=cv2.INTER_LINEAR)
@@ -60,7 +63,8 @@ def test_menon_uses_colour_demosaicing_rggb():
 
     rng = np.random.default_rng(2)
     raw = rng.integers(50, 1000, (16, 16)).astype(np.uint16)
-    out = demosaic_reference(raw, method="menon", white_level=1000, wb_gains=(1.1, 1.0, 0.9), gamma=2.0)
+    out = demosaic_reference(raw, method="menon", scaling="white_level", white_level=1000, wb_gains=(1.1, 1.0, 0.9),
+                             gamma=2.0)
     rgb = np.clip(demosaicing_CFA_Bayer_Menon2007(raw.astype(np.float64), "RGGB") / 1000 * [1.1, 1.0, 0.9], 0, 1)
     expected = ((rgb - rgb.min()) / (rgb.max() - rgb.min())) ** 0.5
     np.testing.assert_allclose(out, expected, atol=1e-6)

@@ -84,10 +84,11 @@ def test_dataset_split3_uses_the_spec_constants_on_both_layouts(tiny_fujifilm_ro
                                    np.maximum(raw[0::2, 0::2] - 63, 0) / 1023, rtol=1e-6)
 
 
-def _menon_reference_by_hand(raw, white, out_size):
+def _menon_reference_by_hand(raw, divisor, out_size):
+    """SPEC section 1 step by step; divisor 65535 is the release's scaling, a white level the clipping variant."""
     from colour_demosaicing import demosaicing_CFA_Bayer_Menon2007
 
-    rgb = demosaicing_CFA_Bayer_Menon2007(raw.astype(np.float64), "RGGB") / white
+    rgb = demosaicing_CFA_Bayer_Menon2007(raw.astype(np.float64), "RGGB") / divisor
     rgb = np.clip(rgb * np.array([1.6, 1.2, 1.4]), 0.0, 1.0)
     rgb = ((rgb - rgb.min()) / (rgb.max() - rgb.min())) ** (1 / 2.2)
     return _torch_bilinear(rgb, out_size)
@@ -95,10 +96,12 @@ def _menon_reference_by_hand(raw, white, out_size):
 
 def test_menon_reference_defaults_with_torch_bilinear_resize():
     raw = _random_mosaic(4, (16, 20), 40, 1000)
-    out = demosaic_reference(raw, out_size=(10, 14))  # every SPEC default: menon, 1023, gains, gamma 2.2
+    out = demosaic_reference(raw, out_size=(10, 14))  # every SPEC default: menon, /65535, gains, gamma 2.2
     assert out.shape == (10, 14, 3) and out.dtype == np.float32
     # cv2 INTER_LINEAR (what the code uses) and torch bilinear align_corners=False agree to float precision.
-    np.testing.assert_allclose(out, _menon_reference_by_hand(raw, 1023.0, (10, 14)), atol=2e-6)
+    np.testing.assert_allclose(out, _menon_reference_by_hand(raw, 65535.0, (10, 14)), atol=2e-6)
+    clipped = demosaic_reference(raw, scaling="white_level", out_size=(10, 14))
+    np.testing.assert_allclose(clipped, _menon_reference_by_hand(raw, 1023.0, (10, 14)), atol=2e-6)
 
 
 def test_opencv_bg2rgb_on_rggb_gives_true_rgb_order():
@@ -118,12 +121,16 @@ def test_zrr_dataset_target_and_reference_by_hand(tiny_zrr_root):
     dataset = ISPDataset(tiny_zrr_root, "zrr", "test", reference="menon")
     sample = dataset[1]
     raw = read_raw(tiny_zrr_root / "test" / "huawei_raw" / "1.png")
-    target = read_rgb(tiny_zrr_root / "test" / "canon" / "1.jpg")  # 128x128 JPG, twice the mosaic side
-    np.testing.assert_allclose(sample["target"].numpy().transpose(1, 2, 0), _torch_bilinear(target, (64, 64)),
-                               atol=1e-6)
-    # ZRR scales the raw values by 1020 (its normalisation), then the SPEC pipeline at the mosaic size.
+    target = read_rgb(tiny_zrr_root / "test" / "canon" / "1.jpg")  # 64x64 JPG, the mosaic's own size
+    np.testing.assert_array_equal(sample["target"].numpy().transpose(1, 2, 0), target)
+    # The release's reference: raw counts / 65535, whatever the dataset's input normalisation.
     np.testing.assert_allclose(sample["reference"].numpy().transpose(1, 2, 0),
-                               _menon_reference_by_hand(raw, 1020.0, (64, 64)), atol=2e-6)
+                               _menon_reference_by_hand(raw, 65535.0, (64, 64)), atol=2e-6)
+    # The clipping variant divides by ZRR's white level, 1020.
+    clipped = ISPDataset(tiny_zrr_root, "zrr", "test", reference="menon",
+                         demosaic_kwargs={"scaling": "white_level"})[1]["reference"]
+    np.testing.assert_allclose(clipped.numpy().transpose(1, 2, 0), _menon_reference_by_hand(raw, 1020.0, (64, 64)),
+                               atol=2e-6)
 
 
 def test_unpaired_order_is_the_seeded_permutation_of_sorted_targets(tiny_fujifilm_root):
@@ -140,11 +147,12 @@ def test_every_setting_and_the_file_key_the_cache(tmp_path):
     raw_path = tmp_path / "raw" / "3.png"
     write_raw(raw_path, _random_mosaic(5, (16, 16)))
     base = demosaic_settings()
-    variants = [demosaic_settings(method="opencv"), demosaic_settings(white_level=1020),
+    variants = [demosaic_settings(method="opencv"), demosaic_settings(scaling="white_level"),
+                demosaic_settings(white_level=1020),
                 demosaic_settings(wb_gains=(1.6, 1.2, 1.5)), demosaic_settings(gamma=2.4),
                 demosaic_settings(out_size=(8, 8))]
     entries = {cache_entry_path(tmp_path / "c", raw_path, s) for s in [base] + variants}
-    assert len(entries) == 6
+    assert len(entries) == 7
     other = tmp_path / "raw2" / "3.png"  # same stem and bytes, different file: a different entry
     other.parent.mkdir()
     shutil.copy(raw_path, other)

@@ -56,6 +56,10 @@ def test_cli_check_split_and_prepare(tiny_fujifilm_root, tmp_path):
     assert result.returncode == 0, result.stderr
     expected = make_split([str(i) for i in range(6)], 2, 2, seed=4)
     assert read_index_list(root / "splits" / "test.txt") == expected["test"]
+    assert (root / "splits" / "train.txt").read_text().startswith("# train: stems of ")  # the index-list format
+    train = ISPDataset(root, "fujifilm", "train", paired=False, indices=root / "splits" / "train.txt")
+    assert train.names == expected["train"]
+    assert sorted(p.stem for p in train.target_paths) == sorted(expected["train"])  # held-out targets left out
 
     cache = tmp_path / "cache"
     result = _cli("prepare", "--root", str(root), "--split", "val", "--method", "opencv", "--cache-dir", str(cache),
@@ -68,6 +72,11 @@ def test_cli_check_split_and_prepare(tiny_fujifilm_root, tmp_path):
     dataset_arrays = sorted(float(dataset[i]["reference"].sum()) for i in range(3))
     np.testing.assert_allclose(dataset_arrays, entry_arrays, rtol=1e-5)
     assert len(list(cache.rglob("*.npy"))) == 3  # no new entries: every item was a hit
+    (tmp_path / "bad.txt").write_text("0\n9  # not in val\n")
+    result = _cli("prepare", "--root", str(root), "--split", "val", "--indices", str(tmp_path / "bad.txt"),
+                  "--cache-dir", str(cache), "--workers", "1")
+    assert result.returncode == 2 and "bad.txt, line 2: stem '9' has no file in" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
     assert _cli("check", "--root", str(root)).stdout.strip().endswith("OK")
     (root / "val" / "fujifilm" / "1.png").unlink()

@@ -49,7 +49,7 @@ def test_zrr_layout(tiny_zrr_root):
     assert sorted(p.name for p in tiny_zrr_root.iterdir() if p.is_dir()) == ["test", "train"]
     raw = read_raw(tiny_zrr_root / "train" / "huawei_raw" / "5.png")
     target = read_rgb(tiny_zrr_root / "train" / "canon" / "5.jpg")
-    assert raw.shape == (64, 64) and target.shape == (128, 128, 3)  # target twice the RAW side, as in ZRR
+    assert raw.shape == (64, 64) and target.shape == (64, 64, 3)  # same pixel size, as ZRR's 448x448 pairs
     assert check_dataset(tiny_zrr_root, "zrr") == []
 
 

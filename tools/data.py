@@ -61,13 +61,14 @@ def _demosaic_kwargs(args) -> dict:
         kwargs["wb_gains"] = tuple(args.wb_gains)
     if args.gamma is not None:
         kwargs["gamma"] = args.gamma
+    kwargs["scaling"] = args.scaling
     return kwargs
 
 
 def cmd_prepare(args) -> int:
     from tqdm import tqdm
 
-    from data import BadInputError, get_preset, read_index_list
+    from data import BadInputError, get_preset, select_listed
     from data.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
@@ -77,15 +78,15 @@ def cmd_prepare(args) -> int:
     cache_dir = Path(args.cache_dir)
     white_level = preset.white_level if args.white_level is None else args.white_level
     raw_dir, _ = split_dirs(args.root, args.split, preset)
-    raws = list_images(raw_dir, preset.raw_ext)
-    paths = list(raws.values()) if args.indices is None else [raws[s] for s in read_index_list(args.indices)]
+    paths = list(select_listed(list_images(raw_dir, preset.raw_ext), args.indices, raw_dir).values())
     work = functools.partial(_prepare_one, cache_dir=cache_dir, method=args.method, white_level=white_level,
                              demosaic_kwargs=_demosaic_kwargs(args), preset=preset.name)
     workers = max(1, args.workers)
     failures = []
     with Pool(workers) as pool:
         results = pool.imap_unordered(work, paths, chunksize=4)
-        for problem in tqdm(results, total=len(paths), desc=f"demosaic {args.method} {args.split}", unit="img"):
+        label = f"demosaic {args.method} ({args.scaling}) {args.split}"
+        for problem in tqdm(results, total=len(paths), desc=label, unit="img"):
             if problem:
                 failures.append(problem)
     print(f"cache {cache_dir}: {len(paths) - len(failures)} references ready, {len(failures)} failed")
@@ -105,15 +106,18 @@ def cmd_check(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from data import get_preset, make_split, read_index_list, write_split_lists
+    from data import get_preset, make_split, select_listed, write_split_lists
     from data.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
     raw_dir, _ = split_dirs(args.root, args.source_split, preset)
-    exclude = read_index_list(args.exclude) if args.exclude else ()
-    split = make_split(list_images(raw_dir, preset.raw_ext), args.n_val, args.n_test, args.seed, exclude)
+    raws = list_images(raw_dir, preset.raw_ext)
+    exclude = select_listed(raws, args.exclude, raw_dir) if args.exclude else {}  # an unknown stem is an error
+    split = make_split(raws, args.n_val, args.n_test, args.seed, exclude)
     out_dir = Path(args.out) if args.out else Path(args.root) / "splits"
-    for name, path in write_split_lists(out_dir, split).items():
+    header = (f"stems of {Path(args.root) / args.source_split / preset.raw_dir} (tools.data split, seed {args.seed}); "
+              "one file stem per line")
+    for name, path in write_split_lists(out_dir, split, header).items():
         print(f"{path}: {len(split[name])} images")
     return 0
 
@@ -189,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--train", type=int, default=None, help="images per split (default 192/32/32)")
     synth.add_argument("--val", type=int, default=None)
     synth.add_argument("--test", type=int, default=None)
-    synth.add_argument("--fujifilm-size", type=int, default=None, help="RAW side (default 256; target same)")
-    synth.add_argument("--zrr-size", type=int, default=None, help="RAW side (default 224; JPG target twice)")
+    synth.add_argument("--fujifilm-size", type=int, default=None, help="RAW side (default 256; target the same size)")
+    synth.add_argument("--zrr-size", type=int, default=None, help="RAW side (default 448; JPG target the same size)")
     synth.add_argument("--ntire-size", type=int, default=None, help="RAW mosaic side (default 256; .npy half)")
     synth.set_defaults(func=cmd_synth)
 
@@ -198,10 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_args(prepare)
     prepare.add_argument("--split", default="train")
     prepare.add_argument("--method", default="menon", choices=["menon", "opencv", "grayworld"])
+    prepare.add_argument("--scaling", default="uint16", choices=["uint16", "white_level"],
+                         help="reference scaling, as config.py's reference_scaling (default %(default)s: the release)")
     prepare.add_argument("--cache-dir", default=str(DEFAULT_CACHE_DIR),
                          help="default %(default)s (relative to the current folder, as in config.py)")
-    prepare.add_argument("--indices", default=None, help="text file of stems to prepare (default: whole split)")
-    prepare.add_argument("--white-level", type=float, default=None, help="default: the preset's white level")
+    prepare.add_argument("--indices", default=None,
+                         help="index list (stems, one per line, # comments) to prepare (default: whole split)")
+    prepare.add_argument("--white-level", type=float, default=None,
+                         help="default: the preset's white level (used by --scaling white_level)")
     prepare.add_argument("--wb-gains", type=float, nargs=3, default=None, help="default 1.6 1.2 1.4")
     prepare.add_argument("--gamma", type=float, default=None, help="default 2.2")
     prepare.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="default: all cores")
@@ -218,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--n-val", type=int, default=1024)
     split.add_argument("--n-test", type=int, default=1024)
     split.add_argument("--seed", type=int, default=0)
-    split.add_argument("--exclude", default=None, help="text file of stems to leave out (e.g. misaligned pairs)")
+    split.add_argument("--exclude", default=None, help="index list of stems to leave out (e.g. misaligned pairs)")
     split.add_argument("--out", default=None, help="output folder (default <root>/splits)")
     split.set_defaults(func=cmd_split)
 

@@ -1,8 +1,6 @@
 """Batches that are a pure function of (seed, step), so a resumed run sees exactly the same data."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch.utils.data import DataLoader, Sampler
 
@@ -38,16 +36,6 @@ class StepBatchSampler(Sampler):
 
     def __len__(self) -> int:
         return max(0, self.end_step - self.start_step)
-
-
-def read_index_file(path: str) -> list[int] | None:
-    if not path:
-        return None
-    text = Path(path).read_text().split()
-    try:
-        return [int(t) for t in text]
-    except ValueError as error:
-        raise ValueError(f"{path}: expected whitespace-separated integer file indices ({error})") from None
 
 
 def make_loader(dataset, cfg: dict, start_step: int, end_step: int, rank: int, world_size: int,
