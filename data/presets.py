@@ -54,7 +54,7 @@ DATASET_PRESETS = {
     # photos at 2x the packed size (= the mosaic size).
     "ntire2026": DatasetPreset(
         name="ntire2026", raw_dir="raws", target_dir="jpegs", raw_ext=".npy", target_ext=".jpg",
-        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=1023.0, target_scale=1,
+        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=1023.0,
         rmfa_black=0.0, rmfa_white=1023.0, packed_sites=((0, 0), (0, 1), (1, 0), (1, 1)),
         channel_names=("R", "G1", "G2", "B"), raw_format="packed_npy", aligned_targets=False, gt_dir="gt",
     ),
@@ -62,7 +62,7 @@ DATASET_PRESETS = {
     # black (per CFA site) and white levels are in <root>/manifest.json, and unrelated photo patches.
     "camera": DatasetPreset(
         name="camera", raw_dir="raw", target_dir="photos", raw_ext=".png", target_ext=".png",
-        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=65535.0, target_scale=1,
+        splits=("train", "val", "test"), black_level=(0, 0, 0, 0), white_level=65535.0,
         rmfa_black=0.0, rmfa_white=65535.0, aligned_targets=False, gt_dir="gt", per_file_levels=True,
     ),
 }

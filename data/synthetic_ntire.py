@@ -17,7 +17,7 @@ import numpy as np
 from .packing import pack_bayer
 from .presets import get_preset
 from .raw_io import write_rgb
-from .synthetic import (_refuse_foreign_folder, _render_sample, _size_pair, load_source_photos, split_bands,
+from .synthetic import (_refuse_foreign_folder, _raw_size, _render_sample, load_source_photos, split_bands,
                         stereo_max_disparity)
 
 DEFAULT_NTIRE_COUNTS = {"train": 192, "val": 32, "test": 32}
@@ -36,7 +36,7 @@ def make_synthetic_ntire(root, counts=None, size=None, seed=0, progress=False) -
     preset = get_preset("ntire2026")
     camera = dataclasses.replace(get_preset("fujifilm"), black_level=(0, 0, 0, 0))  # its inverse ISP, no black
     counts = dict(DEFAULT_NTIRE_COUNTS if counts is None else counts)
-    raw_hw, _ = _size_pair(DEFAULT_NTIRE_SIZE if size is None else size, DEFAULT_NTIRE_SIZE, 1)
+    raw_hw = _raw_size(size, DEFAULT_NTIRE_SIZE)
     root, photos, max_disparity = Path(root), load_source_photos(), stereo_max_disparity()
     names, bands = list(photos), split_bands(preset.splits)
     _refuse_foreign_folder(root)
@@ -49,12 +49,12 @@ def make_synthetic_ntire(root, counts=None, size=None, seed=0, progress=False) -
     for split, index in jobs:
         split_code = preset.splits.index(split)
         rng = np.random.default_rng([seed, NTIRE_SEED_CODE, split_code, index])
-        raw, aligned, _ = _render_sample(rng, photos, names, bands[split], raw_hw, raw_hw, camera, max_disparity)
+        raw, aligned, _ = _render_sample(rng, photos, names, bands[split], raw_hw, camera, max_disparity)
         packed = np.moveaxis(pack_bayer(raw, preset.packed_sites), 0, -1)
         _save_npy(root / split / preset.raw_dir / f"{index}.npy", np.ascontiguousarray(packed))
         if split == "train":  # a photo of another crop: targets are unrelated to the RAW files
             other = np.random.default_rng([seed, NTIRE_SEED_CODE, split_code, index, 1])
-            _, photo, _ = _render_sample(other, photos, names, bands[split], raw_hw, raw_hw, camera, max_disparity)
+            _, photo, _ = _render_sample(other, photos, names, bands[split], raw_hw, camera, max_disparity)
             write_rgb(root / split / preset.target_dir / f"{index}.jpg", photo, jpeg_quality=JPEG_QUALITY)
         else:
             write_rgb(root / split / preset.gt_dir / f"{index}.jpg", aligned, jpeg_quality=JPEG_QUALITY)

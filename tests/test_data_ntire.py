@@ -90,7 +90,7 @@ def test_grayworld_reference_matches_spec(ntire_root, out_hw):
 
     path = ntire_root / "train" / "raws" / "0.npy"
     packed = np.load(path)
-    got = demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", 1023, gamma=2.2, out_size=out_hw)
+    got = demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", white_level=1023, gamma=2.2, out_size=out_hw)
     expected = _grayworld_by_hand(packed, 1023.0, 2.2, out_hw).transpose(1, 2, 0)
     assert got.shape == (*out_hw, 3)
     assert np.abs(got - expected).max() < 1e-5
@@ -102,9 +102,9 @@ def test_grayworld_is_cached_under_its_own_key(ntire_root, tmp_path):
     path = ntire_root / "train" / "raws" / "1.npy"
     mosaic = read_mosaic(path, get_preset("ntire2026"))
     first = cached_reference(path, tmp_path, raw=mosaic, method="grayworld", white_level=1023, out_size=(64, 64))
-    entry = cache_entry_path(tmp_path, path, demosaic_settings("grayworld", 1023, out_size=(64, 64)))
+    entry = cache_entry_path(tmp_path, path, demosaic_settings("grayworld", white_level=1023, out_size=(64, 64)))
     assert entry.is_file() and np.array_equal(np.load(entry), first)
-    menon = cache_entry_path(tmp_path, path, demosaic_settings("menon", 1023, out_size=(64, 64)))
+    menon = cache_entry_path(tmp_path, path, demosaic_settings("menon", white_level=1023, out_size=(64, 64)))
     assert menon != entry and not menon.exists()
 
 

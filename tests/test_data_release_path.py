@@ -207,7 +207,8 @@ def test_zrr_normalisation_reaches_fit_and_inference(tiny_zrr_root, tmp_path):
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"backbone": "efficient_isp", "dataset": "zrr", "data_root": "x",
                                                  "zrr_normalisation": "fujifilm_black"}))
-    settings = inference.resolve_settings(inference.build_parser().parse_args(["--run", str(run)]))
+    args = inference.build_parser().parse_args(["--run", str(run)])
+    settings = inference.resolve_settings(args, *inference.run_config(args))
     assert settings["zrr_normalisation"] == "fujifilm_black"
 
 
