@@ -9,7 +9,13 @@ Inputs: 16-bit single-channel RAW PNGs (any even size) and camera RAW files (.dn
 A dataset split folder (holding <raw_dir>/ and <target_dir>/) also works as --input.
 Outputs: <output>/<input stem>.png (8-bit), and when references exist <output>/metrics.csv
 (per image: psnr, ssim, ms_ssim, lpips, latency_ms; last row 'mean'). Latency is printed per run.
-Large images are processed in overlapping tiles (--tile) so memory stays bounded.
+Large images are processed in tiles (--tile; automatic above 2048x2048 input pixels) so memory stays bounded,
+and the tiled output equals the whole-image output to float precision for every backbone:
+  efficient_isp, robust_isp, srcnn: each tile is read with a margin of max(--overlap, the network's
+    receptive radius: 3 packed pixels, 6 for srcnn), so margins below that are raised automatically;
+  rmfa_*: the channel attention pools over the whole image, so the net runs block by block: each
+    block's features are computed in tiles, their global mean/max gathered, then the attention is
+    applied tile by tile (about 2 full-resolution feature maps in memory instead of ~6).
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from tqdm import tqdm
 
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import build_lpips_metric, quantize_8bit, score_batch
+from models import tiled_forward
 
 CAMERA_RAW_EXTS = {".dng", ".nef", ".cr2", ".cr3", ".arw", ".raf", ".orf", ".rw2"}
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
@@ -78,28 +85,6 @@ def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 
-@torch.no_grad()
-def run_tiled(model, x: torch.Tensor, tile: int, overlap: int, scale: int) -> torch.Tensor:
-    """Generator output for x, computed in tiles whose overlapping margins are discarded."""
-    height, width = x.shape[-2:]
-    if tile <= 0 or (height <= tile and width <= tile):
-        return model(x)
-    core = tile - 2 * overlap
-    if core <= 0:
-        raise ValueError(f"--tile {tile} must exceed twice --overlap {overlap}")
-    out = None
-    for top in range(0, height, core):
-        for left in range(0, width, core):
-            bottom, right = min(top + core, height), min(left + core, width)
-            t0, l0 = max(top - overlap, 0), max(left - overlap, 0)
-            piece = model(x[..., t0:min(bottom + overlap, height), l0:min(right + overlap, width)])
-            if out is None:
-                out = piece.new_zeros(x.shape[0], piece.shape[1], height * scale, width * scale)
-            out[..., top * scale:bottom * scale, left * scale:right * scale] = piece[
-                ..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
-    return out
-
-
 def _sync(device) -> None:
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
@@ -144,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--tile", type=int, default=0,
                    help=f"tile side in input pixels (0 = auto: whole image up to {AUTO_TILE_PIXELS} px)")
-    p.add_argument("--overlap", type=int, default=16, help="tile margin discarded on each side")
+    p.add_argument("--overlap", type=int, default=16,
+                   help="tile margin discarded on each side; raised to what the backbone needs for exact tiles")
     p.add_argument("--no-quantize", action="store_true", help="score float outputs instead of 8-bit ones")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 heads file (else the weight registry)")
     p.add_argument("--no-lpips", action="store_true")
@@ -172,7 +158,7 @@ def main(argv=None) -> int:
         tile = args.tile or (AUTO_TILE if x.shape[-2] * x.shape[-1] > AUTO_TILE_PIXELS else 0)
         _sync(args.device)
         start = time.perf_counter()
-        y = run_tiled(model, x, tile, args.overlap, info["output_scale"])
+        y = tiled_forward(model, x, tile, args.overlap)
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y8 = quantize_8bit(y.float().cpu())

@@ -6,7 +6,9 @@ from .registry import GENERATORS, build_generator, generator_info
 from .rmfa_net import RMFANet
 from .robust_isp import RobustISP
 from .srcnn import SRCNN
+from .tiling import TilingError, required_halo, tiled_forward
 
 __all__ = ["GENERATORS", "generator_info", "build_generator", "load_generator", "CheckpointError",
            "extract_state_dict", "identify_backbone", "build_discriminator", "TextureDiscriminator",
-           "ColorDiscriminator", "EfficientISP", "RobustISP", "RMFANet", "SRCNN"]
+           "ColorDiscriminator", "EfficientISP", "RobustISP", "RMFANet", "SRCNN", "TilingError",
+           "required_halo", "tiled_forward"]
