@@ -16,6 +16,10 @@ and the tiled output equals the whole-image output to float precision for every 
   rmfa_*: the channel attention pools over the whole image, so the net runs block by block: each
     block's features are computed in tiles, their global mean/max gathered, then the attention is
     applied tile by tile (about 2 full-resolution feature maps in memory instead of ~6).
+A published checkpoint name missing from the checkpoint cache is downloaded and sha256-checked first.
+Errors: a bad input file (corrupt, truncated, not 16-bit, odd size) is skipped and listed at the end, every
+good file is still written, and the exit code is 2; a wrong/missing checkpoint or backbone, or an empty
+folder, stops with one line on stderr and exit code 2.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cli import report_bad_inputs
+from data import BadInputError
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import build_lpips_metric, quantize_8bit, score_batch
 from models import tiled_forward
@@ -57,18 +63,21 @@ def list_inputs(folder: Path, preset) -> tuple[list[Path], Path | None]:
 def _camera_raw_mosaic(path: Path) -> np.ndarray:
     """Camera RAW -> float mosaic in [0, 1] (black/white from the file), cropped to RGGB with R at (0,0)."""
     import rawpy
-    with rawpy.imread(str(path)) as raw:
-        mosaic = raw.raw_image_visible.astype(np.float32)
-        colors = raw.raw_colors_visible
-        black = np.asarray(raw.black_level_per_channel, dtype=np.float32)[colors]
-        white = float(raw.white_level)
-        desc = raw.color_desc.decode()
+    try:
+        with rawpy.imread(str(path)) as raw:
+            mosaic = raw.raw_image_visible.astype(np.float32)
+            colors = raw.raw_colors_visible
+            black = np.asarray(raw.black_level_per_channel, dtype=np.float32)[colors]
+            white = float(raw.white_level)
+            desc = raw.color_desc.decode()
+    except (rawpy.LibRawError, OSError) as error:
+        raise BadInputError(f"{path}: cannot read the camera RAW file ({type(error).__name__}: {error})") from None
     if set(desc.replace("G", "")) - {"R", "B"} or len(desc) < 3:
-        raise ValueError(f"{path}: not a Bayer RGB sensor (colour description {desc!r})")
+        raise BadInputError(f"{path}: not a Bayer RGB sensor (colour description {desc!r})")
     names = np.array(list(desc))[colors]
     rows, cols = np.nonzero(names[:2, :2] == "R")
     if len(rows) != 1:
-        raise ValueError(f"{path}: cannot find the R site of the 2x2 Bayer pattern")
+        raise BadInputError(f"{path}: cannot find the R site of the 2x2 Bayer pattern")
     mosaic = np.clip((mosaic - black) / (white - black), 0.0, 1.0)
     mosaic = mosaic[rows[0]:, cols[0]:]
     return mosaic[: mosaic.shape[0] // 2 * 2, : mosaic.shape[1] // 2 * 2]
@@ -105,13 +114,12 @@ def reference_tensor(path: Path, size) -> torch.Tensor:
 
 
 def resolve_model(args):
-    from models import generator_info, identify_backbone, load_generator
+    from models import generator_info, identify_backbone, load_generator, read_state_dict
     from pretrained import resolve_checkpoint
     path, registry_backbone = resolve_checkpoint(args.checkpoint)
     backbone = args.backbone or registry_backbone
     if backbone is None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        backbone = identify_backbone(state.get("generator", state) if isinstance(state, dict) else state)
+        backbone = identify_backbone(read_state_dict(path))
     if backbone is None:
         raise SystemExit(f"test_model.py: cannot tell the backbone of {path}; pass --backbone")
     model = load_generator(path, backbone, map_location="cpu").to(args.device).eval()
@@ -152,9 +160,13 @@ def main(argv=None) -> int:
     if ref_dir is not None and not args.no_lpips:
         lpips = build_lpips_metric(args.lpips_weights, device=args.device)
     print(f"{path} ({backbone}) on {len(files)} file(s) from {files[0].parent}", flush=True)
-    rows, latencies = [], []
+    rows, latencies, bad = [], [], []
     for raw_path in tqdm(files, desc="images"):
-        x = load_input(raw_path, preset, info["input_kind"]).to(args.device)
+        try:  # a bad file is listed at the end; every good one is still processed
+            x = load_input(raw_path, preset, info["input_kind"]).to(args.device)
+        except BadInputError as error:
+            bad.append(error)
+            continue
         tile = args.tile or (AUTO_TILE if x.shape[-2] * x.shape[-1] > AUTO_TILE_PIXELS else 0)
         _sync(args.device)
         start = time.perf_counter()
@@ -166,12 +178,17 @@ def main(argv=None) -> int:
                   (y8[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8))
         ref_path = find_reference(ref_dir, raw_path.stem)
         if ref_path is not None:
-            ref = reference_tensor(ref_path, y.shape[-2:])
+            try:
+                ref = reference_tensor(ref_path, y.shape[-2:])
+            except BadInputError as error:
+                bad.append(error)
+                continue
             scores = score_batch(y.float().cpu(), ref, quantize=not args.no_quantize, lpips=lpips)
             rows.append({"file": raw_path.stem, **{k: v[0].item() for k, v in scores.items()},
                          "latency_ms": latencies[-1]})
-    print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
-          f"(first call included; {args.device})")
+    if latencies:
+        print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
+              f"(first call included; {args.device})")
     if rows:
         table = rows + [{"file": SUMMARY_NAME, **summarise(rows)}]
         write_csv_atomic(out_dir / "metrics.csv", table)
@@ -179,8 +196,9 @@ def main(argv=None) -> int:
         print(f"{len(rows)} image(s) with references: {means}\nmetrics: {out_dir / 'metrics.csv'}")
     elif ref_dir is not None:
         print(f"no references matched the input names in {ref_dir}", file=sys.stderr)
-    return 0
+    return report_bad_inputs("test_model.py", bad, len(files))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "test_model.py"))
