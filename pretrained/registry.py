@@ -14,6 +14,7 @@ from pathlib import Path
 from .cache import ChecksumError, DownloadError, fetch_verified
 
 CACHE_ENV = "ISP_CHECKPOINTS"
+MIRROR_ENV = "ISP_CHECKPOINT_URL"  # another base URL holding the same release layout (a local mirror)
 DOWNLOAD_COMMAND = "python -m tools.weights download --only"
 # The authors' code release (the paper's footnote). The registry records no per-file URLs, so files are
 # fetched by their release path (<subdir>/<file>) under this raw-file prefix of the repository.
@@ -140,10 +141,16 @@ def cached_path(entry: PublishedCheckpoint, cache_dir=None) -> Path | None:
     return hits[0] if hits else None
 
 
-def download_checkpoint(entry: PublishedCheckpoint, cache_dir=None, base_url: str = RELEASE_BASE_URL,
+def release_base_url() -> str:
+    return os.environ.get(MIRROR_ENV) or RELEASE_BASE_URL
+
+
+def download_checkpoint(entry: PublishedCheckpoint, cache_dir=None, base_url: str | None = None,
                         progress: bool = True) -> Path:
-    """Fetch the entry into the cache at its release path, sha256-checked."""
+    """Fetch the entry into the cache at its release path, sha256-checked (from $ISP_CHECKPOINT_URL
+    when set, else the authors' repository)."""
     root = checkpoint_cache_dir(cache_dir)
+    base_url = base_url or release_base_url()
     try:
         return fetch_verified(base_url + entry.release_path, entry.sha256, root / entry.release_path,
                               progress=progress)
@@ -155,7 +162,7 @@ def download_checkpoint(entry: PublishedCheckpoint, cache_dir=None, base_url: st
 
 
 def resolve_checkpoint(name_or_path, cache_dir=None, download: bool = True,
-                       base_url: str = RELEASE_BASE_URL) -> tuple[Path, str | None]:
+                       base_url: str | None = None) -> tuple[Path, str | None]:
     """An existing path (backbone known when its file name is a published one), or a registry name
     found in the checkpoint cache, downloaded there first when missing (download=True)."""
     candidate = Path(name_or_path)
