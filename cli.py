@@ -10,6 +10,7 @@ Anything else is a bug and keeps its traceback. Use from a script:
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 USAGE_EXIT_CODE = 2
@@ -39,6 +40,14 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _quiet_opencv() -> None:
+    """OpenCV logs its own decoder warnings for corrupt files; the data package already names them."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # read when cv2 is first imported
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def one_line(prog: str, message: object) -> str:
     text = " ".join(str(message).split())
     return text if text.startswith(f"{prog}:") else f"{prog}: error: {text}"
@@ -46,6 +55,7 @@ def one_line(prog: str, message: object) -> str:
 
 def run_main(main, prog: str, argv=None) -> int:
     """main(argv) with user mistakes turned into one stderr line and exit code 2."""
+    _quiet_opencv()
     try:
         return main(argv)
     except SystemExit as stop:
