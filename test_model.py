@@ -15,7 +15,7 @@ and the tiled output equals the whole-image output to float precision for every 
     receptive radius: 3 packed pixels, 6 for srcnn), so margins below that are raised automatically;
   rmfa_*: the channel attention pools over the whole image, so the net runs block by block: each
     block's features are computed in tiles, their global mean/max gathered, then the attention is
-    applied tile by tile (about 2 full-resolution feature maps in memory instead of ~6).
+    applied tile by tile (about half the memory of the whole-image forward, exact to float precision).
 A published checkpoint name missing from the checkpoint cache is downloaded and sha256-checked first.
 Errors: a bad input file (corrupt, truncated, not 16-bit, odd size) is skipped and listed at the end, every
 good file is still written, and the exit code is 2; a wrong/missing checkpoint or backbone, or an empty

@@ -7,8 +7,8 @@
   and its tone mapping upsamples with a scale set by the whole image's size. It runs block by block:
   the small half-resolution illumination is computed whole; pass 1 computes the fused features in
   tiles (illumination resampled at the tile's global coordinates) and gathers their global mean and
-  max; pass 2 applies the attention in tiles and writes the block output in place. Memory: about two
-  full-resolution feature maps instead of the whole-image forward's ~6.
+  max; pass 2 applies the attention in tiles and writes the block output in place. Memory: two
+  full-resolution feature maps plus tiles, about half the whole-image forward's peak.
 - Any other network runs whole.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import ChecksumError, DownloadError, fetch_verified
+from .cache import DownloadError, fetch_verified
 
 CACHE_ENV = "ISP_CHECKPOINTS"
 MIRROR_ENV = "ISP_CHECKPOINT_URL"  # another base URL holding the same release layout (a local mirror)
