@@ -11,6 +11,7 @@ run_name = ""                     # "" = a timestamp; a run folder holds one sub
 stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv
 backbone = "efficient_isp"        # efficient_isp | robust_isp | rmfa_tiny | rmfa_medium | rmfa_large | srcnn
 pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first
+checkpoint_dir = ""               # published-checkpoint cache; "" = $ISP_CHECKPOINTS or ~/.cache/isp/checkpoints
 device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda:N
 seed = 0                          # seeds weights, sampling and the unpaired target shuffle
 

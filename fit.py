@@ -265,7 +265,7 @@ def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path 
     if cfg["stage"] == "pretrain":
         return None
     if cfg["pretrained_generator"]:
-        path, backbone = resolve_checkpoint(cfg["pretrained_generator"])
+        path, backbone = resolve_checkpoint(cfg["pretrained_generator"], cache_dir=cfg["checkpoint_dir"] or None)
         if backbone and backbone != cfg["backbone"]:
             raise ConfigError(f"pretrained_generator {cfg['pretrained_generator']} is a {backbone} "
                               f"checkpoint but backbone is {cfg['backbone']}")
@@ -306,4 +306,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "fit.py"))

@@ -6,6 +6,8 @@ mean, file='mean'); a checkpoint whose CSV exists is skipped, so an interrupted 
 As the release's validation sweeps did, the clamped float output is scored; --quantize truncate
 (or round) scores the 8-bit image instead, as the test tables were (SPEC section 7). The mode is a
 CSV column, and a CSV scored another way is scored again.
+Bad files of the split (corrupt, not 16-bit, odd size, missing pair) are left out and listed at the end
+(exit code 2); a checkpoint that fails is logged in failed.csv and the sweep goes on (exit code 1).
 
   python inference.py --run runs/fuji_unpaired                    # every G_step_*.pth of a run
   python inference.py --run runs/x --mod 40 --rem 10              # only steps with step % 40 == 10
@@ -22,12 +24,14 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from cli import report_bad_inputs
 from losses.metrics import METRIC_NAMES, QUANTIZE_MODES, build_lpips_metric, score_batch
 
 STEP_PATTERN = re.compile(r"step_?(\d+)")
@@ -42,6 +46,7 @@ class EvalData:
     targets: list
     names: list
     load_seconds: float
+    problems: list = field(default_factory=list)  # bad files of the split that were left out
 
     def __len__(self):
         return len(self.names)
@@ -101,22 +106,27 @@ def _target_float(target: torch.Tensor) -> torch.Tensor:
 def load_eval_data(data_root, dataset, split: str, input_kind: str, batch_size: int = 16,
                    limit: int | None = None, num_workers: int = 0, progress: bool = True,
                    indices=None) -> EvalData:
-    """Read, preprocess and batch a whole split (or the stems of an index list / sequence) once.
+    """Read, preprocess and batch a whole split (or the stems of an index list / sequence) once; bad
+    files (corrupt, wrong bit depth, odd size, missing pair) are left out and listed in EvalData.problems.
 
     dataset: a preset name or data.DatasetPreset."""
     from data import ISPDataset
     start = time.perf_counter()
-    ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True, indices=indices)
+    with warnings.catch_warnings():  # the skipped files are listed at the end of the run instead
+        warnings.simplefilter("ignore")
+        ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True,
+                        indices=indices, skip_bad=True)
+    problems = list(ds.problems)
     if limit is not None and limit < len(ds):  # listing files is cheap; build again on the subset
         ds = ISPDataset(data_root, preset=dataset, split=split, input_kind=input_kind, paired=True,
-                        indices=ds.names[:limit])
+                        indices=ds.names[:limit], skip_bad=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     inputs, targets, names = [], [], []
     for batch in tqdm(loader, desc=f"loading {split}", disable=not progress, leave=False):
         inputs.append(batch["raw"])
         targets.append(_compact_target(batch["target"]))
         names.extend(batch["name"])
-    return EvalData(inputs, targets, names, time.perf_counter() - start)
+    return EvalData(inputs, targets, names, time.perf_counter() - start, problems)
 
 
 @torch.no_grad()
@@ -346,8 +356,10 @@ def main(argv=None) -> int:
     print(f"done: {len(pending) - failures} scored, {failures} failed in "
           f"{time.perf_counter() - scoring_start:.1f}s", flush=True)
     print_sweep_summary([c for _, c in todo], config)
-    return 1 if failures else 0
+    bad_inputs = report_bad_inputs("inference.py", data.problems, len(data) + len(data.problems))
+    return bad_inputs or (1 if failures else 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "inference.py"))

@@ -15,7 +15,17 @@ Outputs: <output>/<input stem>.png (8-bit), and when references exist <output>/m
 As the paper's tables were made (SPEC section 7), each output is clamped to [0, 1], saved by
 TRUNCATION (uint8(x * 255)) and that 8-bit image / 255 is scored; --quantize round rounds instead
 (0.03-0.06 dB higher PSNR), --quantize none scores the clamped float output (PNGs then truncated).
-Large images are processed in overlapping tiles (--tile) so memory stays bounded.
+Large images are processed in tiles (--tile; automatic above 2048x2048 input pixels) so memory stays bounded,
+and the tiled output equals the whole-image output to float precision for every backbone:
+  efficient_isp, robust_isp, srcnn: each tile is read with a margin of max(--overlap, the network's
+    receptive radius: 3 packed pixels, 6 for srcnn), so margins below that are raised automatically;
+  rmfa_*: the channel attention pools over the whole image, so the net runs block by block: each
+    block's features are computed in tiles, their global mean/max gathered, then the attention is
+    applied tile by tile (about half the memory of the whole-image forward, exact to float precision).
+A published checkpoint name missing from the checkpoint cache is downloaded and sha256-checked first.
+Errors: a bad input file (corrupt, truncated, not 16-bit, odd size) is skipped and listed at the end, every
+good file is still written, and the exit code is 2; a wrong/missing checkpoint or backbone, or an empty
+folder, stops with one line on stderr and exit code 2.
 """
 from __future__ import annotations
 
@@ -29,9 +39,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cli import report_bad_inputs
+from data import BadInputError
 from data.camera import CAMERA_RAW_EXTS
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import QUANTIZE_MODES, build_lpips_metric, quantize_8bit, score_batch
+from models import tiled_forward
 
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
@@ -68,28 +81,6 @@ def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 
-@torch.no_grad()
-def run_tiled(model, x: torch.Tensor, tile: int, overlap: int, scale: int) -> torch.Tensor:
-    """Generator output for x, computed in tiles whose overlapping margins are discarded."""
-    height, width = x.shape[-2:]
-    if tile <= 0 or (height <= tile and width <= tile):
-        return model(x)
-    core = tile - 2 * overlap
-    if core <= 0:
-        raise ValueError(f"--tile {tile} must exceed twice --overlap {overlap}")
-    out = None
-    for top in range(0, height, core):
-        for left in range(0, width, core):
-            bottom, right = min(top + core, height), min(left + core, width)
-            t0, l0 = max(top - overlap, 0), max(left - overlap, 0)
-            piece = model(x[..., t0:min(bottom + overlap, height), l0:min(right + overlap, width)])
-            if out is None:
-                out = piece.new_zeros(x.shape[0], piece.shape[1], height * scale, width * scale)
-            out[..., top * scale:bottom * scale, left * scale:right * scale] = piece[
-                ..., (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
-    return out
-
-
 def _sync(device) -> None:
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
@@ -110,13 +101,12 @@ def reference_tensor(path: Path, size) -> torch.Tensor:
 
 
 def resolve_model(args):
-    from models import generator_info, identify_backbone, load_generator
+    from models import generator_info, identify_backbone, load_generator, read_state_dict
     from pretrained import resolve_checkpoint
     path, registry_backbone = resolve_checkpoint(args.checkpoint)
     backbone = args.backbone or registry_backbone
     if backbone is None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        backbone = identify_backbone(state.get("generator", state) if isinstance(state, dict) else state)
+        backbone = identify_backbone(read_state_dict(path))
     if backbone is None:
         raise SystemExit(f"test_model.py: cannot tell the backbone of {path}; pass --backbone")
     model = load_generator(path, backbone, map_location="cpu").to(args.device).eval()
@@ -138,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--tile", type=int, default=0,
                    help=f"tile side in input pixels (0 = auto: whole image up to {AUTO_TILE_PIXELS} px)")
-    p.add_argument("--overlap", type=int, default=16, help="tile margin discarded on each side")
+    p.add_argument("--overlap", type=int, default=16,
+                   help="tile margin discarded on each side; raised to what the backbone needs for exact tiles")
     p.add_argument("--quantize", choices=QUANTIZE_MODES, default="truncate",
                    help="how outputs are saved and scored: truncate (release: uint8(x*255)), round, or none "
                         "(score the clamped float output; PNGs are then truncated)")
@@ -162,13 +153,17 @@ def main(argv=None) -> int:
     if ref_dir is not None and not args.no_lpips:
         lpips = build_lpips_metric(args.lpips_weights, device=args.device)
     print(f"{path} ({backbone}) on {len(files)} file(s) from {files[0].parent}", flush=True)
-    rows, latencies = [], []
+    rows, latencies, bad = [], [], []
     for raw_path in tqdm(files, desc="images"):
-        x = load_input(raw_path, preset, info["input_kind"]).to(args.device)
+        try:  # a bad file is listed at the end; every good one is still processed
+            x = load_input(raw_path, preset, info["input_kind"]).to(args.device)
+        except BadInputError as error:
+            bad.append(error)
+            continue
         tile = args.tile or (AUTO_TILE if x.shape[-2] * x.shape[-1] > AUTO_TILE_PIXELS else 0)
         _sync(args.device)
         start = time.perf_counter()
-        y = run_tiled(model, x, tile, args.overlap, info["output_scale"])
+        y = tiled_forward(model, x, tile, args.overlap)
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y = y.float().cpu()
@@ -176,13 +171,17 @@ def main(argv=None) -> int:
         write_rgb(out_dir / f"{raw_path.stem}.png", np.ascontiguousarray(levels[0].permute(1, 2, 0).numpy()))
         ref_path = find_reference(ref_dir, raw_path.stem)
         if ref_path is not None:
-            ref = reference_tensor(ref_path, y.shape[-2:])
-            # Scores the saved 8-bit image itself (levels / 255), or the clamped float output with none.
-            scores = score_batch(y, ref, quantize=args.quantize, lpips=lpips)
+            try:
+                ref = reference_tensor(ref_path, y.shape[-2:])
+            except BadInputError as error:
+                bad.append(error)
+                continue
+            scores = score_batch(y.float().cpu(), ref, quantize=args.quantize, lpips=lpips)
             rows.append({"file": raw_path.stem, **{k: v[0].item() for k, v in scores.items()},
                          "latency_ms": latencies[-1]})
-    print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
-          f"(first call included; {args.device})")
+    if latencies:
+        print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
+              f"(first call included; {args.device})")
     if rows:
         table = rows + [{"file": SUMMARY_NAME, **summarise(rows)}]
         write_csv_atomic(out_dir / "metrics.csv", table)
@@ -191,8 +190,9 @@ def main(argv=None) -> int:
               f"metrics: {out_dir / 'metrics.csv'}")
     elif ref_dir is not None:
         print(f"no references matched the input names in {ref_dir}", file=sys.stderr)
-    return 0
+    return report_bad_inputs("test_model.py", bad, len(files))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "test_model.py"))

@@ -44,6 +44,11 @@ def extract_state_dict(obj: object, path: Path) -> dict:
     return state
 
 
+def read_state_dict(path, map_location="cpu") -> dict:
+    """The generator state_dict in a checkpoint file (plain or full training state), or CheckpointError."""
+    return extract_state_dict(_read(Path(path), map_location), Path(path))
+
+
 def _signature(state: Mapping) -> dict:
     return {k: tuple(v.shape) for k, v in state.items()}
 

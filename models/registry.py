@@ -16,9 +16,13 @@ GENERATORS = {
 }
 
 
+class UnknownBackboneError(ValueError):
+    """A generator name that is not registered (the message lists the choices)."""
+
+
 def _generator_class(name: str) -> type:
     if name not in GENERATORS:
-        raise ValueError(f"unknown generator backbone {name!r}; choose from {sorted(GENERATORS)}")
+        raise UnknownBackboneError(f"unknown generator backbone {name!r}; choose from {sorted(GENERATORS)}")
     return GENERATORS[name]
 
 

@@ -38,11 +38,13 @@ class ToneMapping(nn.Module):
         self.level2 = nn.Sequential(nn.AvgPool2d(2), _conv(width, width), nn.ReLU())
         self.level3 = nn.Sequential(_conv(width, width), nn.ReLU())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def coarse_illumination(self, x: torch.Tensor) -> torch.Tensor:
+        """The illumination at half resolution, before the last bilinear upsampling to x's size."""
         l1 = self.level1(x)
-        l3 = self.level3(self.level2(l1))
-        illumination = _resize_to(l1 + _resize_to(l3, l1), x)
-        return x - illumination
+        return l1 + _resize_to(self.level3(self.level2(l1)), l1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - _resize_to(self.coarse_illumination(x), x)
 
 
 class ChannelAttention(nn.Module):
@@ -52,10 +54,13 @@ class ChannelAttention(nn.Module):
         self.fc = nn.Sequential(_conv(width, hidden, k=1, bias=False), nn.ReLU(),
                                 _conv(hidden, width, k=1, bias=False))
 
+    def channel_weights(self, mean: torch.Tensor, peak: torch.Tensor) -> torch.Tensor:
+        """(B, C, 1, 1) weights from the image's per-channel mean and max (global statistics)."""
+        return torch.sigmoid(self.fc(mean) + self.fc(peak))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        avg = self.fc(torch.mean(x, dim=(2, 3), keepdim=True))
-        peak = self.fc(torch.amax(x, dim=(2, 3), keepdim=True))
-        return torch.sigmoid(avg + peak) * x
+        mean, peak = torch.mean(x, dim=(2, 3), keepdim=True), torch.amax(x, dim=(2, 3), keepdim=True)
+        return self.channel_weights(mean, peak) * x
 
 
 class SpatialAttention(nn.Module):

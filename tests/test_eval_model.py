@@ -1,4 +1,4 @@
-"""test_model.py with a published checkpoint on the synthetic test split; tiling equals whole-image."""
+"""test_model.py with a published checkpoint on the synthetic test split (tiling: tests/test_tiling.py)."""
 import csv
 
 import numpy as np
@@ -54,15 +54,3 @@ def test_registry_name_and_split_folder_input(tmp_path, tiny_fujifilm_root, refe
     assert len(list(out.glob("*.png"))) == 3
     assert (out / "metrics.csv").is_file()  # references found beside the RAW folder
 
-
-def test_tiled_output_equals_whole_image():
-    from models import build_generator
-    torch.manual_seed(0)
-    model = build_generator("efficient_isp").eval()
-    x = torch.rand(1, 4, 45, 70)
-    whole = test_model.run_tiled(model, x, 0, 0, 2)
-    tiled = test_model.run_tiled(model, x, 20, 4, 2)  # receptive field radius 3 < overlap 4
-    assert tiled.shape == whole.shape == (1, 3, 90, 140)
-    assert torch.allclose(tiled, whole, atol=1e-6)
-    too_small = test_model.run_tiled(model, x, 20, 1, 2)  # overlap below the receptive field: seams
-    assert not torch.allclose(too_small, whole, atol=1e-6)

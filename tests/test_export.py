@@ -17,7 +17,7 @@ def tflite_io(path):
 
 
 @pytest.fixture(scope="module")
-def efficient_tflite(tmp_path_factory):
+def efficient_tflite(tmp_path_factory, reference_checkpoints):
     out = tmp_path_factory.mktemp("eff_tflite")
     assert export.main(["--checkpoint", "fujifilm_efficient_isp_paired", "--format", "tflite", "--out", str(out)]) == 0
     return out
@@ -38,7 +38,7 @@ def test_efficient_isp_tflite_output_is_the_network_nhwc(efficient_tflite):
     assert np.abs(got - expected).max() <= 1e-4
 
 
-def test_rmfa_tiny_tflite_fixed(tmp_path):
+def test_rmfa_tiny_tflite_fixed(tmp_path, reference_checkpoints):
     assert export.main(["--checkpoint", "fujifilm_rmfa_tiny_paired", "--format", "tflite", "--out", str(tmp_path),
                         "--fixed-size", "32", "48"]) == 0
     assert tflite_io(tmp_path / "model.tflite") == ([1, 32, 48, 3], [1, 32, 48, 3])
@@ -46,7 +46,7 @@ def test_rmfa_tiny_tflite_fixed(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def efficient_onnx(tmp_path_factory):
+def efficient_onnx(tmp_path_factory, reference_checkpoints):
     out = tmp_path_factory.mktemp("eff_onnx")
     assert export.main(["--checkpoint", "fujifilm_efficient_isp_unpaired", "--format", "onnx", "--out", str(out)]) == 0
     return out / "model.onnx"
@@ -66,7 +66,7 @@ def test_onnx_efficient_isp_dynamic(efficient_onnx):
     _check_onnx(efficient_onnx, 4, 2)
 
 
-def test_onnx_rmfa_tiny_dynamic(tmp_path):
+def test_onnx_rmfa_tiny_dynamic(tmp_path, reference_checkpoints):
     assert export.main(["--checkpoint", "fujifilm_rmfa_tiny_unpaired", "--format", "onnx", "--out", str(tmp_path)]) == 0
     _check_onnx(tmp_path / "model.onnx", 3, 1)
 

@@ -95,7 +95,7 @@ def test_pretrained_generator_by_registry_name_skips_pretraining(tiny_fujifilm_r
 
 # --- resume ----------------------------------------------------------------------------------------
 
-def test_resume_is_exact(tiny_fujifilm_root, tmp_path):
+def test_resume_is_exact(tiny_fujifilm_root, tmp_path, reference_checkpoints):
     common = dict(pretrained_generator="efficient_isp_demosaic_pretrain", d_every=2, save_every=3, patch_size=48)
     assert fit.main(["--set", *tiny_overrides(tiny_fujifilm_root, tmp_path, "straight", max_steps=6, **common)]) == 0
     assert fit.main(["--set", *tiny_overrides(tiny_fujifilm_root, tmp_path, "split", max_steps=3, **common)]) == 0
@@ -169,7 +169,7 @@ def test_nan_loss_skip_policy_counts(tiny_fujifilm_root, tmp_path, monkeypatch):
 
 # --- torchrun --------------------------------------------------------------------------------------
 
-def test_two_process_ddp_matches_single_process(tiny_fujifilm_root, tmp_path):
+def test_two_process_ddp_matches_single_process(tiny_fujifilm_root, tmp_path, reference_checkpoints):
     common = dict(pretrained_generator="efficient_isp_demosaic_pretrain", max_steps=2, d_every=1, batch_size=4)
     single = tiny_overrides(tiny_fujifilm_root, tmp_path, "single", **common)
     double = tiny_overrides(tiny_fujifilm_root, tmp_path, "ddp", **common)
@@ -182,7 +182,7 @@ def test_two_process_ddp_matches_single_process(tiny_fujifilm_root, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     a = ckpt.load_state(tmp_path / "single" / "unpaired" / "checkpoints" / "last.pth")
     b = ckpt.load_state(tmp_path / "ddp" / "unpaired" / "checkpoints" / "last.pth")
-    start = load_weights(REPO.parent / "shared" / "reference_checkpoints" / "Efficient_ISP_demosaic_pretrain_step_20000.pth")
+    start = load_weights(reference_checkpoints / "Efficient_ISP_demosaic_pretrain_step_20000.pth")
     for key, value in a["generator"].items():
         moved = (value - start[key].cpu()).abs().max().item()
         assert moved > 0

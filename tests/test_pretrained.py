@@ -1,14 +1,23 @@
-"""Registry of published checkpoints and name resolution."""
+"""Registry of published checkpoints, name resolution in the checkpoint cache, verified downloads."""
+import functools
+import hashlib
+import http.server
+import threading
+
 import pytest
 import torch
 
 from models import load_generator
-from pretrained import PUBLISHED, find_published, resolve_checkpoint
+from pretrained import (PUBLISHED, ChecksumError, MissingCheckpointError, checkpoint_cache_dir, fetch_verified,
+                        find_published, resolve_checkpoint)
 
 
 def test_registry_matches_reference_files(reference_checkpoints):
-    files = {p.name for p in reference_checkpoints.rglob("*.pth")}
-    assert {e.file for e in PUBLISHED.values()} == files
+    files = {p.relative_to(reference_checkpoints).as_posix() for p in reference_checkpoints.rglob("*.pth")}
+    assert {e.release_path for e in PUBLISHED.values()} == files
+    for entry in PUBLISHED.values():  # recorded checksums are the files' own (hashlib, not the helper)
+        data = (reference_checkpoints / entry.release_path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256
     assert PUBLISHED["fujifilm_rmfa_tiny_paired"].paper["psnr"] == pytest.approx(24.5764)
     assert PUBLISHED["zrr_efficient_isp_unpaired"].paper["lpips"] == pytest.approx(0.239)
     assert PUBLISHED["fujifilm_robust_isp_paired"].paper is None
@@ -17,14 +26,15 @@ def test_registry_matches_reference_files(reference_checkpoints):
 def test_resolve_by_name_file_and_stem(reference_checkpoints):
     for key in ("fujifilm_efficient_isp_paired", "Efficient_ISP_paired_step_37580.pth",
                 "Efficient_ISP_paired_step_37580"):
-        path, backbone = resolve_checkpoint(key, search_dirs=[reference_checkpoints])
+        path, backbone = resolve_checkpoint(key, cache_dir=reference_checkpoints)
         assert path == reference_checkpoints / "Fujifilm" / "Efficient_ISP_paired_step_37580.pth"
         assert backbone == "efficient_isp"
 
 
-def test_every_entry_resolves_with_default_dirs_and_loads():
+def test_every_entry_resolves_from_the_env_cache_and_loads(reference_checkpoints):
+    assert checkpoint_cache_dir() == reference_checkpoints  # tests/conftest.py sets $ISP_CHECKPOINTS
     for entry in PUBLISHED.values():
-        path, backbone = resolve_checkpoint(entry.name)
+        path, backbone = resolve_checkpoint(entry.name, download=False)
         assert path.name == entry.file and backbone == entry.backbone
         sd = torch.load(path, map_location="cpu", weights_only=True)
         assert f"step_{entry.step}" in path.name and len(sd) in (6, 36)
@@ -32,12 +42,20 @@ def test_every_entry_resolves_with_default_dirs_and_loads():
     assert net.conv1.weight.shape == (12, 4, 3, 3)
 
 
-def test_env_dir_searched_first(tmp_path, monkeypatch, reference_checkpoints):
+def test_cache_folder_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("ISP_CHECKPOINTS", str(tmp_path / "env"))
+    assert checkpoint_cache_dir(tmp_path / "given") == tmp_path / "given"
+    assert checkpoint_cache_dir() == tmp_path / "env"
+    monkeypatch.delenv("ISP_CHECKPOINTS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert checkpoint_cache_dir() == tmp_path / "xdg" / "isp" / "checkpoints"
+
+
+def test_file_anywhere_below_the_cache_is_found(tmp_path, reference_checkpoints):
     src = reference_checkpoints / "Fujifilm" / "Robust_unpaired_step_66090.pth"
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / src.name).write_bytes(src.read_bytes())
-    monkeypatch.setenv("ISP_CHECKPOINTS", str(tmp_path))
-    path, backbone = resolve_checkpoint("fujifilm_robust_isp_unpaired")
+    path, backbone = resolve_checkpoint("fujifilm_robust_isp_unpaired", cache_dir=tmp_path, download=False)
     assert path == tmp_path / "mine" / src.name and backbone == "robust_isp"
 
 
@@ -45,8 +63,56 @@ def test_plain_path_and_errors(tmp_path):
     own = tmp_path / "G_step_10.pth"
     own.write_bytes(b"x")
     assert resolve_checkpoint(own) == (own, None)
-    with pytest.raises(FileNotFoundError, match="published names"):
+    with pytest.raises(MissingCheckpointError, match="published names"):
         resolve_checkpoint("no_such_model")
-    with pytest.raises(FileNotFoundError, match="README"):
-        resolve_checkpoint("zrr_efficient_isp_paired", search_dirs=[tmp_path])
+    with pytest.raises(MissingCheckpointError, match="tools.weights download --only zrr_efficient_isp_paired"):
+        resolve_checkpoint("zrr_efficient_isp_paired", cache_dir=tmp_path, download=False)
     assert find_published("RMFA_TINY_unpaired_step_48270").backbone == "rmfa_tiny"
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """http://127.0.0.1:<port>/ serving tmp_path/served in a thread, shut down after the test."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_download_verifies_the_checksum(local_server, tmp_path):
+    served, url = local_server
+    payload = bytes(range(256)) * 300
+    (served / "good.pth").write_bytes(payload)
+    (served / "bad.pth").write_bytes(payload[:-1] + b"!")
+    cache = tmp_path / "cache"
+    wanted = hashlib.sha256(payload).hexdigest()
+    landed = fetch_verified(url + "good.pth", wanted, cache / "sub" / "good.pth", timeout=5, progress=False)
+    assert landed.read_bytes() == payload
+    with pytest.raises(ChecksumError, match="sha256"):
+        fetch_verified(url + "bad.pth", wanted, cache / "sub" / "bad.pth", timeout=5, progress=False)
+    assert sorted(p.name for p in cache.rglob("*")) == ["good.pth", "sub"]  # no partial or wrong file
+
+
+def test_missing_published_checkpoint_is_downloaded_into_the_cache(local_server, tmp_path, reference_checkpoints):
+    served, url = local_server
+    entry = PUBLISHED["fujifilm_robust_isp_paired"]
+    (served / "Fujifilm").mkdir()
+    (served / entry.release_path).write_bytes((reference_checkpoints / entry.release_path).read_bytes())
+    cache = tmp_path / "cache"
+    path, backbone = resolve_checkpoint(entry.name, cache_dir=cache, base_url=url)
+    assert path == cache / "Fujifilm" / entry.file and backbone == "robust_isp"
+    load_generator(path, backbone)
+    # The demosaic checkpoint is not served: the error names the file, the folder and the command.
+    with pytest.raises(MissingCheckpointError) as info:
+        resolve_checkpoint("efficient_isp_demosaic_pretrain", cache_dir=cache, base_url=url)
+    message = str(info.value)
+    assert "Efficient_ISP_demosaic_pretrain_step_20000.pth" in message and str(cache) in message
+    assert "python -m tools.weights download --only efficient_isp_demosaic_pretrain" in message
+    assert sorted(p.name for p in cache.rglob("*")) == ["Fujifilm", entry.file]

@@ -1,8 +1,10 @@
-"""Pretrained weight files: `check` prints a present/missing table, `download` fetches missing files
-through the owning libraries' own download functions (torch.hub, pyiqa, huggingface_hub).
+"""Pretrained weight files and published generator checkpoints: `check` prints a present/missing table,
+`download` fetches missing files. Backbone weights go through the owning libraries' own download
+functions (torch.hub, pyiqa, huggingface_hub); the authors' generator checkpoints (pretrained/ registry
+names) go to the checkpoint cache ($ISP_CHECKPOINTS, else ~/.cache/isp/checkpoints), sha256-checked.
 
     python -m tools.weights check
-    python -m tools.weights download [--only NAME ...]
+    python -m tools.weights download [--only NAME ...] [--checkpoint-dir DIR]
 """
 import argparse
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from losses.weights import WEIGHT_FILES, WeightFile, expected_path, resolve_weight, weight_directory, weight_status
+from pretrained import PUBLISHED, cached_path, checkpoint_cache_dir, download_checkpoint
 
 
 def _human(size: int) -> str:
@@ -27,6 +30,10 @@ def status_table() -> str:
         shown = path if path is not None else expected_path(name)
         rows.append((name, "present" if path else "MISSING", _human(entry.size_bytes), entry.file, str(shown),
                      entry.used_for))
+    for name, entry in PUBLISHED.items():
+        path = cached_path(entry)
+        rows.append((name, "present" if path else "MISSING", "", entry.file,
+                     str(path or checkpoint_cache_dir() / entry.release_path), f"published {entry.backbone} generator"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
     return "\n".join(lines)
@@ -48,6 +55,16 @@ def download_one(entry: WeightFile) -> Path:
     hash_prefix = entry.file.rsplit("-", 1)[-1].split(".")[0] if entry.location == "torch_checkpoints" else None
     torch.hub.download_url_to_file(entry.url, str(target), hash_prefix=hash_prefix, progress=True)
     return target
+
+
+def download_checkpoints(names: List[str], cache_dir) -> int:
+    """Published generator checkpoints into the cache; the first failure ends the command (exit 2)."""
+    for name in names:
+        entry = PUBLISHED[name]
+        present = cached_path(entry, cache_dir)
+        print(f"{name}: present at {present}" if present else
+              f"{name}: saved {download_checkpoint(entry, cache_dir)}", flush=True)
+    return 0
 
 
 def download(names: List[str]) -> int:
@@ -75,8 +92,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="print a present/missing table of every weight file")
     dl = sub.add_parser("download", help="download missing weight files (needs network)")
-    dl.add_argument("--only", nargs="+", choices=sorted(WEIGHT_FILES), metavar="NAME",
-                    help=f"only these files (default: all): {', '.join(sorted(WEIGHT_FILES))}")
+    dl.add_argument("--only", nargs="+", choices=sorted(WEIGHT_FILES) + sorted(PUBLISHED), metavar="NAME",
+                    help=f"only these files (default: all backbone weights): {', '.join(sorted(WEIGHT_FILES))}, "
+                         f"or published checkpoints: {', '.join(sorted(PUBLISHED))}")
+    dl.add_argument("--checkpoint-dir", help="checkpoint cache (default $ISP_CHECKPOINTS or ~/.cache/isp/checkpoints)")
     return parser.parse_args(argv)
 
 
@@ -89,8 +108,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"\n{len(missing)} missing; fetch with `python -m tools.weights download` "
                   f"(or --only {' '.join(missing)}).")
         return 0
-    return download(args.only or list(WEIGHT_FILES))
+    names = args.only or list(WEIGHT_FILES)
+    backbone_status = download([n for n in names if n in WEIGHT_FILES])
+    return download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir) or backbone_status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "python -m tools.weights"))

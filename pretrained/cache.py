@@ -1,0 +1,72 @@
+"""Fetch one published file into a cache folder: download with a progress bar, sha256 check, atomic rename.
+
+Written for any verified file (generator checkpoints now; backbone weight files can use it too). The
+bytes go to a hidden temp file beside the destination and are renamed into place only after the
+checksum matched, so an interrupted or refused download never leaves a partial or wrong file.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+CHUNK_BYTES = 1 << 16
+
+
+class ChecksumError(ValueError):
+    """Downloaded bytes whose sha256 is not the published one; nothing was kept."""
+
+
+class DownloadError(OSError):
+    """The file could not be fetched (offline, server error); nothing was kept."""
+
+
+def sha256_of(path: os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stream(url: str, handle, digest, timeout: float, progress: bool) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name, disable=not progress,
+                      leave=False) as bar:
+                for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError) as err:  # HTTPError is a URLError; timeouts are OSErrors
+        reason = getattr(err, "reason", None) or err
+        raise DownloadError(f"cannot download {url}: {reason}") from None
+
+
+def fetch_verified(url: str, sha256: str, dest: os.PathLike, timeout: float = 30.0,
+                   progress: bool = True) -> Path:
+    """Download url to dest (parents created) if its sha256 equals `sha256`; returns dest.
+    Raises DownloadError or ChecksumError and then leaves no file behind."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as handle:
+            _stream(url, handle, digest, timeout, progress)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if digest.hexdigest() != sha256.lower():
+            raise ChecksumError(f"{url}: sha256 {digest.hexdigest()} is not the published {sha256}; "
+                                f"the download was discarded (corrupted or replaced file)")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
