@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from data import BadInputError, ISPDataset, get_preset
+from data import ISPDataset, get_preset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
@@ -296,10 +296,6 @@ def main(argv=None) -> int:
                             info, device)
         if info.is_main:
             print(f"[fit] done: {final}\n[fit] run folder: {run_dir}")
-    except (BadInputError, FileNotFoundError) as error:  # a missing dataset, index list or checkpoint
-        print(f"fit.py: {error} (set data_root / train_indices / pretrained_generator in the config file "
-              "or with --set)", file=sys.stderr)
-        return 2
     finally:
         cleanup(info)
     return 0

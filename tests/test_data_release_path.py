@@ -260,6 +260,7 @@ def test_the_same_list_works_for_fit_and_inference(tiny_fujifilm_root, tmp_path,
     overrides = {"data_root": str(tiny_fujifilm_root), "train_indices": str(tmp_path / "bad.txt"), "cache_dir": "",
                  "out_dir": str(tmp_path / "runs"), "run_name": "bad", "allow_random_backbones": True,
                  "stage": "pretrain", "vit_model": "vit_tiny_patch16_224"}
-    assert fit.main(["--set", *[f"{k}={v}" for k, v in overrides.items()]]) == 2
+    from cli import run_main
+    assert run_main(fit.main, "fit.py", ["--set", *[f"{k}={v}" for k, v in overrides.items()]]) == 2
     err = capsys.readouterr().err
     assert "bad.txt, line 2: stem '77' has no file in" in err and "Traceback" not in err
