@@ -75,6 +75,7 @@ lpips_weights = ""                # explicit path to LPIPS_v0.1_alex-df73285e.pt
 vgg16_weights = ""                # explicit path to vgg16-397923af.pth, DISTS's trunk ("" = torch hub cache)
 dists_weights = ""                # explicit path to DISTS_weights-f5e65c96.pth ("" = pyiqa cache)
 vit_model = "vit_base_patch16_224"  # timm name of the color discriminator's feature ViT
+vit_layer_norm_eps = 1e-12        # release: Hugging Face ViT's LayerNorm epsilon; 1e-6 is timm's own
 vit_weights = ""                  # explicit path to the ViT weights ("" = timm / HF hub cache)
 normalise_features = False        # False = release: [0,1] images straight into AlexNet and ViT
 

@@ -14,6 +14,9 @@ from .pixel import gaussian_blur
 from .weights import MissingWeightsError, load_checked, load_state_file, resolve_weight, warn_random
 
 DEFAULT_VIT = "vit_base_patch16_224"
+# The release's ViT is Hugging Face's google/vit-base-patch16-224 (layer_norm_eps 1e-12); timm builds
+# the same network with LayerNorm eps 1e-6, which shifts the tokens slightly for the same weights.
+RELEASE_LAYER_NORM_EPS = 1e-12
 
 
 class ColorFeatures(FrozenExtractor):
@@ -40,16 +43,21 @@ class ColorFeatures(FrozenExtractor):
 
 
 def build_color_features(model_name: str = DEFAULT_VIT, weights_path: Optional[Union[str, Path]] = None,
-                         allow_random: bool = False, normalise: bool = False) -> ColorFeatures:
+                         allow_random: bool = False, normalise: bool = False,
+                         layer_norm_eps: float = RELEASE_LAYER_NORM_EPS) -> ColorFeatures:
     """Frozen timm ViT token extractor. Weights: weights_path (.safetensors or .pth timm state_dict), else
-    timm's Hugging Face cache for vit_base_patch16_224; other model names need weights_path."""
+    timm's Hugging Face cache for vit_base_patch16_224; other model names need weights_path.
+    layer_norm_eps: every LayerNorm's epsilon (1e-12 as the release's Hugging Face ViT; timm's own is 1e-6)."""
     if not allow_random:  # fail fast, before building anything
         if weights_path is None and model_name != DEFAULT_VIT:
             raise MissingWeightsError(f"no weights for ViT '{model_name}': pass weights_path (a timm state_dict "
                                       f"file) or use {DEFAULT_VIT}, whose file `python -m tools.weights download` fetches")
         path = resolve_weight("vit_base", weights_path)
+    from functools import partial
+
     import timm
-    vit = timm.create_model(model_name, pretrained=False, num_classes=0)
+    vit = timm.create_model(model_name, pretrained=False, num_classes=0,
+                            norm_layer=partial(torch.nn.LayerNorm, eps=layer_norm_eps))
     if allow_random:
         warn_random(f"ViT color features ({model_name})")
     else:

@@ -140,3 +140,27 @@ def test_dists_loads_trunk_and_alpha_beta(tmp_path):
     torch.save({"alpha": alpha}, tmp_path / "no_beta.pth")
     with pytest.raises(WeightsMismatchError, match="alpha, beta"):
         build_dists(tmp_path / "vgg16-397923af.pth", tmp_path / "no_beta.pth")
+
+
+def test_vit_layer_norm_epsilon_is_the_releases():
+    """The release's Hugging Face ViT normalises with eps 1e-12 (timm's default is 1e-6): the final norm
+    written out with 1e-12 must reproduce the tokens, and 1e-6 must not, on features of tiny variance."""
+    import torch
+    from losses import build_color_features
+    torch.manual_seed(0)
+    features = build_color_features("vit_tiny_patch16_224", allow_random=True)
+    vit = features.vit
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        x = vit.blocks(vit.norm_pre(vit._pos_embed(vit.patch_embed(features.preprocess(image)))))
+        x = x * 1e-5  # tiny variance: here the epsilon decides the result
+        tokens = vit.norm(x)
+
+        def layer_norm(t, eps):
+            mean = t.mean(-1, keepdim=True)
+            var = ((t - mean) ** 2).mean(-1, keepdim=True)
+            return (t - mean) / torch.sqrt(var + eps) * vit.norm.weight + vit.norm.bias
+
+        torch.testing.assert_close(tokens, layer_norm(x, 1e-12), rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(tokens, layer_norm(x, 1e-6), rtol=1e-2, atol=1e-2)
+    assert {m.eps for m in vit.modules() if isinstance(m, torch.nn.LayerNorm)} == {1e-12}

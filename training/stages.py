@@ -69,7 +69,8 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
     if "adv_color" in terms:
         kit.color = losses.build_color_features(
             model_name=cfg["vit_model"], weights_path=cfg["vit_weights"] or None,
-            allow_random=random_ok, normalise=cfg["normalise_features"])
+            allow_random=random_ok, normalise=cfg["normalise_features"],
+            layer_norm_eps=cfg["vit_layer_norm_eps"])
         kit.discriminators["color"] = build_discriminator("color", token_dim=kit.color.token_dim)
     if "lpips_plus" in terms:
         kit.lpips_plus = losses.build_lpips_plus(
