@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import build_lpips_metric, quantize_8bit, score_batch
+from runtime import RUNTIMES, RuntimeUnavailable, select_runtime
 
 CAMERA_RAW_EXTS = {".dng", ".nef", ".cr2", ".cr3", ".arw", ".raf", ".orf", ".rw2"}
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
@@ -133,6 +134,13 @@ def resolve_model(args):
     return path, backbone, model, generator_info(backbone)
 
 
+def runtime_name(runner) -> str:
+    diff = getattr(runner, "checked_diff", None)
+    if diff is None or runner.fast is runner.reference:
+        return "PyTorch"
+    return f"fused AVX2 kernel, max |diff| vs PyTorch {diff:.1e} on the first input"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint path or published registry name")
@@ -148,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quantize", action="store_true", help="score float outputs instead of 8-bit ones")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 heads file (else the weight registry)")
     p.add_argument("--no-lpips", action="store_true")
+    p.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                   help="auto: the fused AVX2 kernel for efficient_isp on CPU when it builds (checked against "
+                        "PyTorch on the first input), else PyTorch; torch; fused (or exit 2)")
     return p
 
 
@@ -156,6 +167,11 @@ def main(argv=None) -> int:
     from data import get_preset, write_rgb
     preset = get_preset(args.dataset)
     path, backbone, model, info = resolve_model(args)
+    try:
+        runner = select_runtime(model, args.runtime, args.device, note=lambda m: print(f"test_model.py: {m}"))
+    except RuntimeUnavailable as error:
+        print(f"test_model.py: {error}", file=sys.stderr)
+        return 2
     files, default_ref = list_inputs(Path(args.input), preset)
     ref_dir = Path(args.reference) if args.reference else default_ref
     if ref_dir is not None and not ref_dir.is_dir():
@@ -172,7 +188,7 @@ def main(argv=None) -> int:
         tile = args.tile or (AUTO_TILE if x.shape[-2] * x.shape[-1] > AUTO_TILE_PIXELS else 0)
         _sync(args.device)
         start = time.perf_counter()
-        y = run_tiled(model, x, tile, args.overlap, info["output_scale"])
+        y = run_tiled(runner, x, tile, args.overlap, info["output_scale"])
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y8 = quantize_8bit(y.float().cpu())
@@ -185,7 +201,7 @@ def main(argv=None) -> int:
             rows.append({"file": raw_path.stem, **{k: v[0].item() for k, v in scores.items()},
                          "latency_ms": latencies[-1]})
     print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
-          f"(first call included; {args.device})")
+          f"(first call included; {args.device}, {runtime_name(runner)})")
     if rows:
         table = rows + [{"file": SUMMARY_NAME, **summarise(rows)}]
         write_csv_atomic(out_dir / "metrics.csv", table)
