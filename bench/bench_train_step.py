@@ -2,8 +2,9 @@
 the authors' release schedule, on CPU with random backbones (256x256 output, ViT-B by default).
 
 Schedules, each in its own child process (so peak memory is measured separately):
-- cached:   fit.py with feature_cache=True: the real images' D features and the reference's VGG features
-            come from the frozen-feature cache (filled first; fill time and disk per image are reported);
+- cached:   fit.py with feature_cache=True and all three cacheable features (content, color, texture): the
+            real images' D features and the reference's VGG features come from the frozen-feature cache
+            (filled first; fill time and disk per image are reported);
 - computed: fit.py with feature_cache=False: every feature computed in the step;
 - release:  the release schedule on the same networks and batch: a backward per term for the DLA scales,
             another per term for logging, then a backward of the total; one AlexNet pass per layer and image;
@@ -74,7 +75,8 @@ def make_trainer(args, work: Path, mode: str):
     settings = dict(data_root=str(work / "data"), out_dir=str(work / mode / "runs"), allow_random_backbones=True,
                     vit_model=args.vit, backbone=args.generator, batch_size=args.batch, num_workers=0,
                     cache_dir=str(work / mode / "demosaic"), d_every=1, log_every=10**9, sample_every=10**9,
-                    feature_cache=feature_cache, feature_cache_dir=str(work / mode / "features"))
+                    feature_cache=feature_cache, feature_cache_dir=str(work / mode / "features"),
+                    feature_cache_features=("content", "color", "texture"))  # all three (default: no texture)
     cfg = load_config(REPO / "config.py", [f"{k}={v}" for k, v in settings.items()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # random backbones are the point of this benchmark

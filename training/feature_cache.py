@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 import losses
 from data.feature_cache import CachedFeatures, FeatureStore
+from training.config_loader import ConfigError
 
 
 def module_hash(module: torch.nn.Module) -> str:
@@ -58,8 +59,14 @@ def make_stores(kit, cfg: dict, dataset, autocast: bool) -> dict:
     common = {"stage_space": content_goal(kit.stage, cfg), "vgg_source": cfg["vgg_source"],
               "vit_model": cfg["vit_model"], "normalise_features": cfg["normalise_features"],
               "bf16_autocast": autocast}
+    groups = {"content": "content", "lin0": "texture", "lin3": "texture", "color": "color"}
+    unknown = set(cfg["feature_cache_features"]) - set(groups.values())
+    if unknown:
+        raise ConfigError(f"feature_cache_features: unknown {sorted(unknown)}; choose from content, color, texture")
     stores = {}
     for name, (image, _) in feature_plan(kit, cfg).items():
+        if groups[name] not in cfg["feature_cache_features"]:
+            continue
         settings = {**common, "extractor": module_hash(extractors[name])}
         store = FeatureStore(cfg["feature_cache_dir"], name, settings, cfg["feature_cache_dtype"])
         paths = dataset.raw_paths if image == "reference" else dataset.target_paths
@@ -103,6 +110,16 @@ def fill_stores(dataset, kit, cfg: dict, stores: dict, device, rank: int = 0, wo
     return written
 
 
+def disk_estimate_mib(kit, dataset, stores: dict, cfg: dict) -> float:
+    """Bytes the stores take for the whole dataset, from one sample's feature shapes."""
+    sample, plan = dataset[0], feature_plan(kit, cfg)
+    with torch.no_grad():
+        elements = sum(plan[name][1](sample[image][None].to(next(kit.vgg.parameters()).device)).numel()
+                       for name, (_, image, _) in stores.items())
+    itemsize = 2 if cfg["feature_cache_dtype"] == "float16" else 4
+    return elements * itemsize * len(dataset) / 2**20
+
+
 def attach_feature_cache(dataset, kit, cfg: dict, device, info):
     """The dataset with cached features (filled first where missing), or the dataset itself when the
     cache is off. info: rank / world_size / enabled / is_main of the (possibly distributed) run."""
@@ -114,6 +131,9 @@ def attach_feature_cache(dataset, kit, cfg: dict, device, info):
         return dataset
     autocast = bool(cfg["frozen_bf16"]) and torch.device(device).type == "cuda"
     stores = make_stores(kit, cfg, dataset, autocast)
+    if info.is_main and not all(store.is_complete(paths) for store, _, paths in stores.values()):
+        print(f"[fit] feature cache: filling {cfg['feature_cache_dir']} ({', '.join(stores)}; "
+              f"{disk_estimate_mib(kit, dataset, stores, cfg):.0f} MiB for {len(dataset)} images)")
     written = fill_stores(dataset, kit, cfg, stores, device, info.rank, info.world_size)
     if info.enabled:
         torch.distributed.barrier()  # every rank's share is on disk before anyone reads

@@ -89,15 +89,14 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
 def real_features(kit: LossKit, target: torch.Tensor, cached: dict | None = None) -> dict:
     """Discriminator inputs of the real (DSLR) images; never differentiated. Taken from `cached`
     (training.feature_cache: computed once per image) when it holds them."""
-    if cached and all(name in cached for name in kit.discriminators):
-        return {name: cached[name] for name in kit.discriminators}
+    cached = {name: v for name, v in (cached or {}).items() if name in kit.discriminators}
     feats = {}
     with torch.no_grad():
-        if kit.texture is not None:
+        if kit.texture is not None and not {"lin0", "lin3"} <= cached.keys():
             feats["lin0"], feats["lin3"] = kit.texture(target)
-        if kit.color is not None:
+        if kit.color is not None and "color" not in cached:
             feats["color"] = kit.color(target)
-    return feats
+    return {**feats, **cached}
 
 
 def fake_features(kit: LossKit, fake: torch.Tensor) -> dict:
