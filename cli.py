@@ -26,6 +26,7 @@ NAMED_ERRORS = (
     ("pretrained.cache", "ChecksumError"),
     ("pretrained.cache", "DownloadError"),
     ("training.config_loader", "ConfigError"),
+    ("runtime.select", "RuntimeUnavailable"),
 )
 
 

@@ -28,9 +28,11 @@ from data import ISPDataset, get_preset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
+from training.acceleration import configure_cuda
 from training.config_loader import ConfigError, apply_overrides, load_config, save_config
 from training.distributed import (DistInfo, average_gradients, average_param_grads, broadcast_module,
                                   cleanup, init_distributed)
+from training.feature_cache import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
 from training.sampling import make_loader, random_crop_batch
 from training.stages import (STAGES, add_residues, build_loss_kit, discriminator_step, generator_gradients,
@@ -105,6 +107,8 @@ class Trainer:
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
+        configure_cuda(self.cfg, device, self.generator, self.kit)  # before the cache: same extractors
+        self.dataset = attach_feature_cache(self.dataset, self.kit, self.cfg, device, info)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
         self.d_opts = {name: torch.optim.Adam(d.trained_parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
                        for name, d in self.kit.discriminators.items()}
@@ -161,7 +165,7 @@ class Trainer:
         monitor = Monitor(self.stage_dir, info.is_main)
         params = [p for p in self.generator.parameters()]
         loader = make_loader(self.dataset, cfg, self.step, self.total, info.rank, info.world_size,
-                             pin_memory=self.device.type == "cuda")
+                             pin_memory=self.device.type == "cuda" and cfg["pin_memory"])
         bar = tqdm(total=self.total, initial=self.step, desc=self.stage, disable=not info.is_main,
                    dynamic_ncols=True)
         try:
@@ -179,7 +183,7 @@ class Trainer:
 
     def _train_step(self, batch: dict, params: list, monitor: Monitor) -> dict:
         cfg = self.cfg
-        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        batch = to_device(batch, self.device)
         batch = random_crop_batch(batch, cfg["patch_size"], self.generator.output_scale, cfg["seed"], self.step)
         fake = self.generator(batch["raw"])
         terms, real, fakes = generator_terms(self.kit, fake, batch, cfg)
@@ -238,6 +242,12 @@ class Trainer:
         if self.cfg["nan_policy"] == "stop" or self.skipped > self.cfg["max_skipped_steps"]:
             raise FloatingPointError(message)
         tqdm.write(f"skipping: {message}")
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    """Tensors of a batch (and of its nested dicts, e.g. cached_features) on the training device."""
+    return {k: to_device(v, device) if isinstance(v, dict) else
+            v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
 def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistInfo, device) -> Path:

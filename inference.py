@@ -26,6 +26,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ from tqdm import tqdm
 
 from cli import report_bad_inputs
 from losses.metrics import METRIC_NAMES, QUANTIZE_MODES, build_lpips_metric, score_batch
+from runtime import RUNTIMES, select_runtime
 
 STEP_PATTERN = re.compile(r"step_?(\d+)")
 SUMMARY_NAME = "mean"
@@ -129,15 +131,21 @@ def load_eval_data(data_root, dataset, split: str, input_kind: str, batch_size: 
     return EvalData(inputs, targets, names, time.perf_counter() - start, problems)
 
 
+@lru_cache(maxsize=None)
+def note_once(message: str) -> None:
+    print(f"inference.py: {message}", file=sys.stderr, flush=True)
+
+
 @torch.no_grad()
 def evaluate_model(model, data: EvalData, device="cpu", quantize: str = "none", lpips=None,
-                   metrics=None) -> list[dict]:
+                   metrics=None, runtime: str = "auto") -> list[dict]:
     """Per-image metric rows {file, psnr, ssim, ms_ssim[, lpips]} for one generator."""
     # channels_last: ~30% faster small convolutions on CPU (and tensor-core friendly on GPU).
     model = model.to(device, memory_format=torch.channels_last).eval()
+    run = select_runtime(model, runtime, device, note=note_once)  # e.g. the fused AVX2 Efficient ISP kernel
     rows, position = [], 0
     for inputs, targets in zip(data.inputs, data.targets):
-        output = model(inputs.to(device, memory_format=torch.channels_last))
+        output = run(inputs.to(device, memory_format=torch.channels_last))
         target = _target_float(targets).to(device)
         if output.shape != target.shape:
             raise ValueError(f"generator output {tuple(output.shape)} does not match targets "
@@ -180,12 +188,13 @@ def csv_path_for(checkpoint: Path, out_dir: Path | None, split: str) -> Path:
 
 
 def score_checkpoint(path: Path, backbone: str, data: EvalData, csv_path: Path, device="cpu",
-                     quantize: str = "none", lpips=None, metrics=None) -> dict:
+                     quantize: str = "none", lpips=None, metrics=None, runtime: str = "auto") -> dict:
     """Load, evaluate and write one checkpoint's CSV; returns its summary row."""
     from models import load_generator
     model = load_generator(path, backbone, map_location="cpu")
     step = checkpoint_step(path)
-    rows = evaluate_model(model, data, device=device, quantize=quantize, lpips=lpips, metrics=metrics)
+    rows = evaluate_model(model, data, device=device, quantize=quantize, lpips=lpips, metrics=metrics,
+                          runtime=runtime)
     summary = {"file": SUMMARY_NAME, **summarise(rows)}
     table = [{"file": r["file"], "step": step, **{k: v for k, v in r.items() if k != "file"}} for r in rows]
     table.append({"file": SUMMARY_NAME, "step": step, **{k: v for k, v in summary.items() if k != "file"}})
@@ -305,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the release picked checkpoints by validation PSNR)")
     p.add_argument("--rescore", action="store_true", help="score even checkpoints that already have a CSV")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                   help="auto: the fused AVX2 kernel for efficient_isp on CPU when it builds (checked against "
+                        "PyTorch on each checkpoint's first batch), else PyTorch; torch; fused (or exit 2)")
     return p
 
 
@@ -330,7 +342,9 @@ def main(argv=None) -> int:
     if not pending:
         print_sweep_summary([c for _, c in todo], config)
         return 0
-    from models import generator_info
+    from models import build_generator, generator_info
+    if args.runtime == "fused":  # fail before the sweep, not once per checkpoint
+        select_runtime(build_generator(settings["backbone"]), "fused", args.device)
     input_kind = generator_info(settings["backbone"])["input_kind"]
     from data import BadInputError, get_preset
     try:
@@ -345,7 +359,7 @@ def main(argv=None) -> int:
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):
         try:
             summary = score_checkpoint(path, settings["backbone"], data, csv_file, args.device,
-                                       args.quantize, lpips, metrics)
+                                       args.quantize, lpips, metrics, args.runtime)
         except Exception as err:  # a broken checkpoint must not stop the sweep
             failures += 1
             _record_failure(csv_file, path, err)

@@ -45,6 +45,7 @@ from data.camera import CAMERA_RAW_EXTS
 from inference import SUMMARY_NAME, summarise, write_csv_atomic
 from losses.metrics import QUANTIZE_MODES, build_lpips_metric, quantize_8bit, score_batch
 from models import tiled_forward
+from runtime import RUNTIMES, select_runtime
 
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
@@ -113,6 +114,13 @@ def resolve_model(args):
     return path, backbone, model, generator_info(backbone)
 
 
+def runtime_name(runner) -> str:
+    diff = getattr(runner, "checked_diff", None)
+    if diff is None or runner.fast is runner.reference:
+        return "PyTorch"
+    return f"fused AVX2 kernel, max |diff| vs PyTorch {diff:.1e} on the first input"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint path or published registry name")
@@ -135,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(score the clamped float output; PNGs are then truncated)")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 heads file (else the weight registry)")
     p.add_argument("--no-lpips", action="store_true")
+    p.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                   help="auto: the fused AVX2 kernel for efficient_isp on CPU when it builds (checked against "
+                        "PyTorch on the first input), else PyTorch; torch; fused (or exit 2)")
     return p
 
 
@@ -143,6 +154,7 @@ def main(argv=None) -> int:
     from data import get_preset, write_rgb
     preset = get_preset(args.dataset, args.zrr_normalisation)
     path, backbone, model, info = resolve_model(args)
+    runner = select_runtime(model, args.runtime, args.device, note=lambda m: print(f"test_model.py: {m}"))
     files, default_ref = list_inputs(Path(args.input), preset)
     ref_dir = Path(args.reference) if args.reference else default_ref
     if ref_dir is not None and not ref_dir.is_dir():
@@ -163,7 +175,7 @@ def main(argv=None) -> int:
         tile = args.tile or (AUTO_TILE if x.shape[-2] * x.shape[-1] > AUTO_TILE_PIXELS else 0)
         _sync(args.device)
         start = time.perf_counter()
-        y = tiled_forward(model, x, tile, args.overlap)
+        y = tiled_forward(model, x, tile, args.overlap) if runner is model else runner(x)
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y = y.float().cpu()
@@ -181,7 +193,7 @@ def main(argv=None) -> int:
                          "latency_ms": latencies[-1]})
     if latencies:
         print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
-              f"(first call included; {args.device})")
+              f"(first call included; {args.device}, {runtime_name(runner)})")
     if rows:
         table = rows + [{"file": SUMMARY_NAME, **summarise(rows)}]
         write_csv_atomic(out_dir / "metrics.csv", table)

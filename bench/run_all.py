@@ -36,7 +36,7 @@ SMALL_ARGS = {
 TITLES = {
     "bench_generators": "Generator latency, PyTorch execution modes (Full HD, CPU)",
     "bench_export_runtimes": "Full-HD latency per runtime: PyTorch eager, onnxruntime, LiteRT XNNPACK",
-    "bench_train_step": "Training step: DLA schedule vs release schedule",
+    "bench_train_step": "Training step: fit.py's step (feature cache on / off) vs the release schedule",
     "bench_fit": "fit.py stage throughput",
     "bench_data": "Data-path throughput",
     "bench_sweep": "Checkpoint sweep: one process vs process per checkpoint",

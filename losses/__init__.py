@@ -6,7 +6,8 @@ from .dla import apply_dla_gradients, dla_backward, dla_gradients, global_grad_n
 from .paired import build_dists, build_lpips_plus
 from .pixel import (color_loss, dped_blur_kernel, gaussian_blur, grayscale3, mse_loss, rgb_to_lab_l,
                     rgb_to_lab_l3, tv_loss)
-from .vgg import VGG19Relu54, build_vgg19_relu54, content_loss, read_matconvnet_convs
+from .vgg import (VGG19Relu54, build_vgg19_relu54, content_features, content_loss, content_loss_to_features,
+                  read_matconvnet_convs)
 from .vit import ColorFeatures, build_color_features
 from .weights import (WEIGHT_FILES, MissingWeightsError, RandomWeightsWarning, WeightsMismatchError,
                       resolve_weight)

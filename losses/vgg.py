@@ -135,14 +135,28 @@ def _beyond_relu54():
     return tuple(f"features.{i}." for i in range(RELU5_4_END, 64))
 
 
+def _content_space(space: str):
+    if space not in ("lab_l", "rgb"):
+        raise ValueError(f"content space must be 'lab_l' or 'rgb', got {space!r}")
+    return rgb_to_lab_l3 if space == "lab_l" else (lambda image: image)
+
+
+def content_features(vgg: nn.Module, y: torch.Tensor, space: str = "lab_l") -> torch.Tensor:
+    """The reference side of content_loss: VGG relu5_4 features of y in `space`, without gradient
+    (what a feature cache stores so the reference pass runs once per image, not once per step)."""
+    with torch.no_grad():
+        return vgg(_content_space(space)(y))
+
+
+def content_loss_to_features(vgg: nn.Module, x: torch.Tensor, target_features: torch.Tensor,
+                             space: str = "lab_l") -> torch.Tensor:
+    """MSE of the VGG relu5_4 features of x (generated) and given reference features."""
+    return mse_loss(vgg(_content_space(space)(x)), target_features)
+
+
 def content_loss(vgg: nn.Module, x: torch.Tensor, y: torch.Tensor, space: str = "lab_l") -> torch.Tensor:
     """MSE of VGG relu5_4 features of x (generated) and y (reference, no gradient).
 
     space 'lab_l': both images as CIE L / 100 replicated to 3 channels (unpaired, and the release's paired);
     space 'rgb': the images directly (the paper's paired variant)."""
-    if space not in ("lab_l", "rgb"):
-        raise ValueError(f"content space must be 'lab_l' or 'rgb', got {space!r}")
-    convert = rgb_to_lab_l3 if space == "lab_l" else (lambda image: image)
-    with torch.no_grad():
-        target_features = vgg(convert(y))
-    return mse_loss(vgg(convert(x)), target_features)
+    return content_loss_to_features(vgg, x, content_features(vgg, y, space), space)

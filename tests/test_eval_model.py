@@ -19,7 +19,9 @@ def test_published_checkpoint_on_synthetic_test_split(tmp_path, tiny_fujifilm_ro
     raw_dir, ref_dir = tiny_fujifilm_root / "test" / "mediatek_raw", tiny_fujifilm_root / "test" / "fujifilm"
     assert test_model.main(["--checkpoint", str(checkpoint), "--backbone", "efficient_isp", "--dataset",
                             "fujifilm", "--input", str(raw_dir), "--output", str(out),
-                            "--reference", str(ref_dir), "--no-lpips"]) == 0
+                            "--reference", str(ref_dir), "--no-lpips", "--runtime", "torch"]) == 0
+    # (--runtime torch: the PNGs are compared bit-exactly with PyTorch below; the fused kernel's output
+    # is within 1e-4, which can move a pixel sitting on an 8-bit rounding boundary by one level)
     stems = sorted(p.stem for p in raw_dir.glob("*.png"))
     assert sorted(p.stem for p in out.glob("*.png")) == stems
     rows = list(csv.DictReader(open(out / "metrics.csv")))

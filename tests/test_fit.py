@@ -21,7 +21,8 @@ def tiny_overrides(root, out_dir, run_name, **extra):
     """Small, fast settings: random backbones (warned), tiny ViT, 64 px images, batch 2."""
     settings = dict(data_root=str(root), out_dir=str(out_dir), run_name=run_name, allow_random_backbones=True,
                     vit_model="vit_tiny_patch16_224", batch_size=2, num_workers=0, cache_dir="",
-                    pretrain_steps=2, max_steps=2, save_every=1, d_every=1, sample_every=1, log_every=1)
+                    pretrain_steps=2, max_steps=2, save_every=1, d_every=1, sample_every=1, log_every=1,
+                    feature_cache_dir=str(Path(out_dir) / "feature_cache"))
     settings.update(extra)
     return [f"{k}={v}" for k, v in settings.items()]
 

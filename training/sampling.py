@@ -44,7 +44,8 @@ def make_loader(dataset, cfg: dict, start_step: int, end_step: int, rank: int, w
                                rank, world_size)
     workers = cfg["num_workers"]
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
-                      persistent_workers=False, prefetch_factor=4 if workers else None)
+                      persistent_workers=bool(cfg["persistent_workers"]) and workers > 0,
+                      prefetch_factor=cfg["prefetch_factor"] if workers else None)
 
 
 def random_crop_batch(batch: dict, patch: int, output_scale: int, seed: int, step: int) -> dict:

@@ -86,15 +86,17 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
     return kit
 
 
-def real_features(kit: LossKit, target: torch.Tensor) -> dict:
-    """Discriminator inputs of the real (DSLR) images; never differentiated."""
+def real_features(kit: LossKit, target: torch.Tensor, cached: dict | None = None) -> dict:
+    """Discriminator inputs of the real (DSLR) images; never differentiated. Taken from `cached`
+    (training.feature_cache: computed once per image) when it holds them."""
+    cached = {name: v for name, v in (cached or {}).items() if name in kit.discriminators}
     feats = {}
     with torch.no_grad():
-        if kit.texture is not None:
+        if kit.texture is not None and not {"lin0", "lin3"} <= cached.keys():
             feats["lin0"], feats["lin3"] = kit.texture(target)
-        if kit.color is not None:
+        if kit.color is not None and "color" not in cached:
             feats["color"] = kit.color(target)
-    return feats
+    return {**feats, **cached}
 
 
 def fake_features(kit: LossKit, fake: torch.Tensor) -> dict:
@@ -107,18 +109,25 @@ def fake_features(kit: LossKit, fake: torch.Tensor) -> dict:
     return feats
 
 
+def content_term(kit: LossKit, fake: torch.Tensor, goal: torch.Tensor, space: str, cached: dict):
+    """Content loss; the goal's VGG features come from the feature cache when the batch has them."""
+    if "content" in cached:
+        return losses.content_loss_to_features(kit.vgg, fake, cached["content"], space)
+    return losses.content_loss(kit.vgg, fake, goal, space=space)
+
+
 def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, cfg: dict):
     """Every loss term of the stage, plus the feature maps the discriminator step reuses."""
-    terms = {}
+    terms, cached = {}, batch.get("cached_features", {})
     if kit.stage == "pretrain":
         goal = batch["reference"]
-        terms["content"] = losses.content_loss(kit.vgg, fake, goal, space=cfg["paired_content_space"])
+        terms["content"] = content_term(kit, fake, goal, cfg["paired_content_space"], cached)
         terms["mse"] = losses.mse_loss(fake, goal)
     elif kit.stage == "unpaired":
-        terms["content"] = losses.content_loss(kit.vgg, fake, batch["reference"], space="lab_l")
+        terms["content"] = content_term(kit, fake, batch["reference"], "lab_l", cached)
     else:
         goal = batch["target"]
-        terms["content"] = losses.content_loss(kit.vgg, fake, goal, space=cfg["paired_content_space"])
+        terms["content"] = content_term(kit, fake, goal, cfg["paired_content_space"], cached)
         terms["lpips_plus"] = kit.lpips_plus(fake, goal)
         terms["dists"] = kit.dists(fake, goal)
         terms["color"] = losses.color_loss(fake, goal)
@@ -126,7 +135,7 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, cfg: dict):
 
     real, fakes = {}, {}
     if kit.discriminators:
-        real = real_features(kit, batch["target"])
+        real = real_features(kit, batch["target"], cached)
         fakes = fake_features(kit, fake)
         for name, disc in kit.discriminators.items():
             # The release's G loss differentiates D(real) too; that reaches only the residue layer.
