@@ -29,7 +29,7 @@ TEXTURE = ("lin0", "lin3")
 def make_trainer(root, tmp_path, **extra):
     settings = dict(data_root=str(root), allow_random_backbones=True, vit_model="vit_tiny_patch16_224",
                     batch_size=2, num_workers=0, cache_dir="", d_every=2, max_steps=3, log_every=1000,
-                    sample_every=1000)
+                    sample_every=1000, feature_cache=False)
     settings.update(extra)
     cfg = load_config(REPO / "config.py", [f"{k}={v}" for k, v in settings.items()])
     return fit.Trainer("unpaired", cfg, tmp_path / "unpaired", None, DistInfo(), torch.device("cpu"))
