@@ -1,0 +1,32 @@
+"""Write a file so that a reader never sees it half-written: a temp file in the same folder, flushed and
+fsynced, then renamed over the destination (os.replace is atomic on one file system). A kill leaves at
+most a hidden `.<name>.*.tmp` file, which training.checkpoints sweeps up on resume."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+TEMP_SUFFIX = ".tmp"
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+    """with atomic_write(path, "w", newline="") as handle: ... -> path appears complete or not at all.
+    Parents are created. On any exception (KeyboardInterrupt included) the temp file is removed."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,36 @@
+"""common/: the atomic writer and the state-dict prefix stripper."""
+import pytest
+import torch
+
+from common import atomic_write, strip_module_prefix
+
+
+def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "sub" / "table.csv"
+    with atomic_write(target, "w", newline="") as handle:
+        handle.write("a,b\n1,2\n")
+    assert target.read_text() == "a,b\n1,2\n"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_write(target, "w") as handle:
+            handle.write("partial")
+            raise KeyboardInterrupt  # as if killed mid-write
+    assert target.read_text() == "a,b\n1,2\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]  # no temp file left
+
+
+def test_atomic_write_binary_with_torch_save(tmp_path):
+    target = tmp_path / "w.pth"
+    with atomic_write(target) as handle:
+        torch.save({"w": torch.arange(3)}, handle)
+    assert torch.equal(torch.load(target, weights_only=True)["w"], torch.arange(3))
+    with pytest.raises(ValueError):
+        with atomic_write(target, "a"):
+            pass
+
+
+def test_strip_module_prefix():
+    wrapped = {"module.conv.weight": 1, "module.conv.bias": 2}
+    assert strip_module_prefix(wrapped) == {"conv.weight": 1, "conv.bias": 2}
+    mixed = {"module.conv.weight": 1, "conv.bias": 2}
+    assert strip_module_prefix(mixed) == mixed
+    assert strip_module_prefix({}) == {}
