@@ -86,27 +86,24 @@ def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, sea
     return rows, notes
 
 
-def save_side_by_side(columns: list[tuple[str, torch.Tensor]], names: list[str], path: Path,
-                      count: int = 4) -> Path:
-    """Rows = the first `count` images, columns = methods; labelled, one PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    count = min(count, len(names))
-    side = columns[0][1].shape[-1] / 100.0  # one image pixel per figure pixel at dpi 100
-    fig, axes = plt.subplots(count, len(columns), figsize=(side * len(columns), side * count + 0.3),
-                             squeeze=False, gridspec_kw={"wspace": 0.02, "hspace": 0.02})
-    for col, (label, images) in enumerate(columns):
-        axes[0, col].set_title(label, fontsize=9)
-        for row in range(count):
-            axes[row, col].imshow(images[row].permute(1, 2, 0).clamp(0, 1).numpy())
-            axes[row, col].set_xticks([])
-            axes[row, col].set_yticks([])
-    for row in range(count):
-        axes[row, 0].set_ylabel(names[row], fontsize=8)
+def save_side_by_side(columns: list[tuple[str, torch.Tensor]], path: Path, count: int = 4,
+                      label_height: int = 14) -> Path:
+    """Rows = the first `count` images, columns = methods, at one image pixel per PNG pixel, with a
+    strip of column labels on top."""
+    from PIL import Image, ImageDraw
+    from torchvision.utils import make_grid
+    count = min(count, len(columns[0][1]))
+    tiles = [images[row] for row in range(count) for _, images in columns]
+    grid = make_grid(torch.stack(tiles).clamp(0, 1), nrow=len(columns), padding=2, pad_value=1.0)
+    pixels = (grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    canvas = Image.new("RGB", (pixels.shape[1], pixels.shape[0] + label_height), "white")
+    canvas.paste(Image.fromarray(pixels), (0, label_height))
+    draw, tile = ImageDraw.Draw(canvas), columns[0][1].shape[-1] + 2
+    for index, (label, _) in enumerate(columns):
+        width = draw.textlength(label)
+        draw.text((2 + index * tile + max(0, (tile - width) / 2), 1), label, fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.05)
-    plt.close(fig)
+    canvas.save(path, optimize=True)
     return path
 
 
@@ -133,7 +130,7 @@ def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, sear
     write_csv_atomic(stage_dir / "report.csv", table)
     columns = [("reference", split["reference"]), *[(label.split(" (")[0], im) for label, _, im in rows],
                ("target", split["target"])]
-    picture = save_side_by_side(columns, split["name"], stage_dir / "side_by_side.png", images)
+    picture = save_side_by_side(columns, stage_dir / "side_by_side.png", images)
     text = f"validation split of {cfg['data_root']} ({len(split['name'])} images; 8-bit outputs)\n"
     text += format_table(table) + "".join(f"\n  note: {n}" for n in notes)
     if lpips is None:
