@@ -20,8 +20,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TRAINING_WEIGHTS = ("vgg19_matconvnet", "alexnet", "vit_base")  # content, texture and color features
 METRIC_WEIGHTS = ("lpips_alex",)  # the LPIPS column of the sweep and report (with the AlexNet file)
-# Random backbones only (no real features to learn from): the demo's own loss weights, see choose_backbones.
 RANDOM_BACKBONE_SETTINGS = ["allow_random_backbones=True", "vit_model=vit_tiny_patch16_224"]
+# With random backbones only, the demo's own loss weights (config.py keeps the release's; real backbones
+# train with the release recipe). Measured on the embedded data, 2 cores:
+# - pretraining: a random VGG-19's relu5_4 does not pin the image, and its content term pulls against the
+#   MSE term (MSE still 0.6 after 60 steps with it, 0.11 without), so the demo pretrains on MSE + TV;
+# - unpaired: discriminators on random features, barely trained in a few hundred steps, push the
+#   generator in arbitrary directions; at full weight they swamped the content term (dark, noisy output;
+#   before the scale-preserving init, a flat red image).
+RANDOM_PRETRAIN_SETTINGS = ['lambdas={"content": 0.0}']
+RANDOM_UNPAIRED_SETTINGS = ['lambdas={"adv_color": 0.1, "adv_lin0": 0.1, "adv_lin3": 0.1}']
 
 
 def parse_args(argv=None):
@@ -72,10 +80,16 @@ def main(argv=None) -> int:
     run(["-m", "tools.data", "prepare", "--root", str(fuji), "--preset", "fujifilm", "--split", "train"])
     backbone_settings = choose_backbones(args.offline)
     run_dir = Path(args.run)
-    run(["fit.py", "--set", f"data_root={fuji}", "dataset=fujifilm", f"out_dir={run_dir.parent}",
-         f"run_name={run_dir.name}", "stage=unpaired", f"pretrain_steps={args.pretrain_steps}",
-         f"max_steps={args.steps}", f"patch_size={args.patch}", f"batch_size={args.batch}",
-         "save_every=25", "sample_every=50", "num_workers=1", *backbone_settings])
+    common = ["--set", f"data_root={fuji}", "dataset=fujifilm", f"out_dir={run_dir.parent}",
+              f"run_name={run_dir.name}", f"pretrain_steps={args.pretrain_steps}", f"max_steps={args.steps}",
+              f"patch_size={args.patch}", f"batch_size={args.batch}", "save_every=25", "sample_every=50",
+              "num_workers=1", *backbone_settings]
+    random_backbones = bool(backbone_settings)
+    # Two fit.py calls (what one call with stage=unpaired does), so each stage can take its own settings.
+    run(["fit.py", *common, "stage=pretrain", *(RANDOM_PRETRAIN_SETTINGS if random_backbones else [])])
+    pretrained = run_dir / "pretrain" / "checkpoints" / f"G_step_{args.pretrain_steps}.pth"
+    run(["fit.py", *common, "stage=unpaired", f"pretrained_generator={pretrained}",
+         *(RANDOM_UNPAIRED_SETTINGS if random_backbones else [])])
     stage_dir = run_dir / "unpaired"
     run(["inference.py", "--run", str(stage_dir), "--split", "val", "--quiet"])
     run(["-m", "tools.best", str(stage_dir / "eval_val"), "--top", "3",
