@@ -108,9 +108,11 @@ def save_side_by_side(columns: list[tuple[str, torch.Tensor]], path: Path, count
 
 
 def format_table(table: list[dict]) -> str:
-    lines = [f"{'':34}" + "".join(f"{c:>9}" for c in COLUMNS)]
+    columns = [c for c in COLUMNS if c in table[0]]  # lpips only with its weights
+    width = max(len(row["method"]) for row in table) + 2
+    lines = [" " * width + "".join(f"{c:>9}" for c in columns)]
     for row in table:
-        lines.append(f"{row['method']:34}" + "".join(f"{row.get(c, math.nan):9.4f}" for c in COLUMNS))
+        lines.append(f"{row['method']:{width}}" + "".join(f"{row[c]:9.4f}" for c in columns))
     return "\n".join(lines)
 
 
@@ -134,7 +136,7 @@ def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, sear
     text = f"validation split of {cfg['data_root']} ({len(split['name'])} images; 8-bit outputs)\n"
     text += format_table(table) + "".join(f"\n  note: {n}" for n in notes)
     if lpips is None:
-        text += "\n  note: no LPIPS column values (LPIPS weights missing: python -m tools.weights download)"
+        text += "\n  note: no LPIPS column (its weights are missing: python -m tools.weights download)"
     return text, picture
 
 
