@@ -1,4 +1,5 @@
 """tools.demo's online/offline decision and tools.demo_report's table and picture (no network used)."""
+import csv
 import json
 
 import numpy as np
@@ -89,9 +90,8 @@ def _psnr_8bit(images, targets):
 def test_report_scores_reference_start_best_and_published(scored_stage, reference_checkpoints):
     from data import ISPDataset
     text, picture = demo_report.make_report(scored_stage, search_dirs=[reference_checkpoints])
-    rows = {r["method"]: r for r in __import__("csv").DictReader(open(scored_stage / "report.csv"))}
-    assert list(rows) == ["demosaiced reference", "start (step 0)", "best (G_step_0)" if
-                          _best_step(scored_stage) == 0 else "best (G_step_5)",
+    rows = {r["method"]: r for r in csv.DictReader(open(scored_stage / "report.csv"))}
+    assert list(rows) == ["demosaiced reference", "start (step 0)", f"best (G_step_{_best_step(scored_stage)})",
                           "published (fujifilm_efficient_isp_unpaired)"]
     ds = ISPDataset(json.loads((scored_stage / "config.json").read_text())["data_root"], split="val",
                     reference="menon", demosaic_kwargs={"wb_gains": (1.6, 1.2, 1.4), "gamma": 2.2})
