@@ -9,8 +9,9 @@ examples:
   torchrun --nproc_per_node=4 fit.py --set batch_size=64  # several GPUs (gloo on CPU)
 
 A run folder holds one sub-folder per stage (pretrain/, unpaired/, ...), each with config.json,
-checkpoints/G_step_<N>.pth (generator weights, what inference.py sweeps), checkpoints/last.pth
-(the full state for --resume), tb/ (TensorBoard) and samples/ (PNG grids).
+checkpoints/G_step_<N>.pth (generator weights, what inference.py sweeps; G_step_0.pth is the starting
+generator of a main stage), checkpoints/last.pth (the full state for --resume), tb/ (TensorBoard)
+and samples/ (PNG grids).
 """
 from __future__ import annotations
 
@@ -147,15 +148,23 @@ class Trainer:
                 for name, disc in self.kit.discriminators.items()
                 if (params := residue_parameters(disc)) and all(p.grad is not None for p in params)}
 
+    def save_generator(self) -> None:
+        """G_step_<step>.pth: the generator weights alone, what inference.py sweeps."""
+        if self.info.is_main:
+            weights = {k: v.detach().cpu() for k, v in self.generator.state_dict().items()}
+            ckpt.atomic_save(weights, ckpt.generator_checkpoint_path(self.stage_dir, self.step))
+
     def save(self) -> None:
-        if not self.info.is_main:
-            return
-        weights = {k: v.detach().cpu() for k, v in self.generator.state_dict().items()}
-        ckpt.atomic_save(weights, ckpt.generator_checkpoint_path(self.stage_dir, self.step))
-        ckpt.atomic_save(self.state(), ckpt.state_path(self.stage_dir))
+        self.save_generator()
+        if self.info.is_main:
+            ckpt.atomic_save(self.state(), ckpt.state_path(self.stage_dir))
 
     # --- loop ----------------------------------------------------------------------------------
     def run(self) -> Path:
+        if self.step == 0 and self.stage != "pretrain":
+            # The starting generator as G_step_0.pth, so a sweep shows what training changed
+            # (a pretraining stage starts from random weights: nothing worth scoring).
+            self.save_generator()
         if self.step < self.total:
             self._loop()
         return ckpt.generator_checkpoint_path(self.stage_dir, self.total)
@@ -196,6 +205,8 @@ class Trainer:
         if bad:
             self._non_finite(bad, values, batch)
             return {}
+        if cfg["dla"]:
+            monitor.warn_low_gradient_norms(self.step, norms, cfg["dla_eps"])
         for p, g in zip(params, grads):
             p.grad = g
         self.g_opt.step()

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from .frozen import FrozenExtractor
+from .frozen import FrozenExtractor, scale_preserving_init
 from .pixel import grayscale3
 from .weights import WeightsMismatchError, load_checked, load_state_file, resolve_weight, warn_random
 
@@ -93,6 +93,8 @@ def build_texture_features(weights_path: Optional[Union[str, Path]] = None, allo
     model = TextureFeatures(input_scaling or ("lpips" if normalise else "none"))
     if allow_random:
         warn_random("AlexNet texture trunk (LPIPS+)")
+        # Both input scalings (grey in [0, 1], or LPIPS's) already have a mean square near 1.
+        scale_preserving_init(model.slices)
     else:
         load_checked(model, trunk_state_from_file(load_state_file(path), 4, str(path)), str(path))
     return model.freeze()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .frozen import FrozenExtractor
+from .frozen import NATURAL_IMAGE_RMS, FrozenExtractor, scale_preserving_init
 from .pixel import mse_loss, rgb_to_lab_l3
 from .weights import WeightsMismatchError, load_checked, load_state_file, resolve_weight, warn_random
 
@@ -123,6 +123,8 @@ def build_vgg19_relu54(source: str = "matconvnet", weights_path: Optional[Union[
     model = VGG19Relu54(source)
     if allow_random:
         warn_random(f"VGG-19 content network ({source})")
+        # Preprocessing divides by std (1/255 for MatConvNet): the first conv then sees values ~76.
+        scale_preserving_init(model.features, input_rms=NATURAL_IMAGE_RMS / float(model.std.mean()))
     elif source == "matconvnet":
         load_checked(model, matconvnet_vgg19_state(path), str(path))
     else:

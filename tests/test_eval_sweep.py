@@ -207,3 +207,23 @@ def test_sweep_quantize_mode_is_recorded_and_rescored(tiny_run, capsys):
     rows = _summary(csv_file)
     assert {r["quantize"] for r in rows} == {"truncate"}
     assert float(rows[-1]["psnr"]) != pytest.approx(float(float_rows[-1]["psnr"]), abs=1e-9)
+
+
+def test_step_zero_is_swept_ranked_and_plotted(tmp_path, monkeypatch):
+    """G_step_0.pth (the starting generator fit.py writes) is a checkpoint like any other."""
+    assert inference.checkpoint_step("G_step_0.pth") == 0
+    assert [p.name for p in inference.select_by_remainder([Path("G_step_0.pth"), Path("G_step_10.pth")], 20, 0)] \
+        == ["G_step_0.pth"]
+    for step, p in ((0, 23.0), (10, 21.0), (20, 22.0)):  # training made it worse: the start wins
+        _fake_csv(tmp_path / "eval", step, p, 0.2)
+    rows = best.merge([tmp_path / "eval"])
+    assert [r["step"] for r in rows] == [0, 10, 20]
+    assert best.top_k(rows, "psnr", 1)[0]["step"] == 0
+    import matplotlib.axes
+    plotted = []
+    original = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda self, *args, **kw: plotted.append(list(args[0])) or original(self, *args, **kw))
+    best.plot_metrics(rows, tmp_path / "plot.png", best.top_k(rows, "psnr", 1)[0])
+    assert [0, 10, 20] in plotted and [0] in plotted  # the curve starts at step 0; the star marks it
+    assert best.format_table(rows[:1], ["psnr"]).splitlines()[1].split()[1] == "0"

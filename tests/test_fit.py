@@ -71,7 +71,11 @@ def test_stage_runs_and_writes_checkpoints(stage, tiny_fujifilm_root, tmp_path):
     assert fit.main(["--set", *tiny_overrides(tiny_fujifilm_root, tmp_path, "run", stage=stage)]) == 0
     pre, main = tmp_path / "run" / "pretrain", tmp_path / "run" / stage
     assert sorted(p.name for p in (pre / "checkpoints").glob("G_step_*.pth")) == ["G_step_1.pth", "G_step_2.pth"]
-    assert sorted(p.name for p in (main / "checkpoints").glob("G_step_*.pth")) == ["G_step_1.pth", "G_step_2.pth"]
+    assert sorted(p.name for p in (main / "checkpoints").glob("G_step_*.pth")) == [
+        "G_step_0.pth", "G_step_1.pth", "G_step_2.pth"]  # step 0: the starting generator, for the sweep
+    start, pretrained = (load_weights(main / "checkpoints" / "G_step_0.pth"),
+                         load_weights(pre / "checkpoints" / "G_step_2.pth"))
+    assert all(torch.equal(start[k], pretrained[k]) for k in pretrained)
     state = ckpt.load_state(main / "checkpoints" / "last.pth")
     assert state["step"] == 2 and state["config"]["stage"] == stage
     expected_d = {"unpaired": {"color", "lin0", "lin3"}, "paired": {"lin0", "lin3"}, "paired_no_adv": set()}
@@ -217,3 +221,39 @@ def test_nan_discriminator_loss_skip_policy_counts(tiny_fujifilm_root, tmp_path,
     assert state["skipped"] == 2 and state["step"] == 2  # one skipped D update per step (d_every=1)
     before = {k: v.clone() for k, v in state["discriminators"]["lin0"].items()}
     assert all(torch.isfinite(v).all() for v in before.values())
+
+
+# --- DLA low-gradient warning ----------------------------------------------------------------------
+
+def _event_texts(tb_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(tb_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: [e.step for e in events.Tensors(tag)] for tag in events.Tags()["tensors"]}
+
+
+def test_low_gradient_warning_once_per_term(tmp_path, capsys):
+    from training.monitor import Monitor
+    monitor = Monitor(tmp_path, enabled=True)
+    eps = 1e-8
+    # below 10 x eps warns; exactly at it and above does not
+    assert monitor.warn_low_gradient_norms(3, {"content": 9.9e-8, "tv": 1e-7, "adv": 0.5}, eps) == ["content"]
+    assert monitor.warn_low_gradient_norms(4, {"content": 1e-10, "tv": 2e-9, "adv": 0.5}, eps) == ["tv"]
+    assert monitor.warn_low_gradient_norms(5, {"content": 1e-10, "tv": 2e-9}, eps) == []
+    monitor.close()
+    err = capsys.readouterr().err
+    assert err.count("WARNING: DLA") == 2 and "'content'" in err and "'tv'" in err
+    # the share a term still gets: norm / (norm + eps) = 9.9e-8 / 1.09e-7 = 0.908
+    assert "0.91 of its share" in err
+    texts = _event_texts(tmp_path / "tb")
+    assert texts == {"warnings/dla_low_gradient/content/text_summary": [3],
+                     "warnings/dla_low_gradient/tv/text_summary": [4]}
+
+
+def test_fit_warns_about_low_gradient_terms_once(tiny_fujifilm_root, tmp_path, capsys):
+    # dla_eps far above every gradient norm: every term is "low" at step 1, and said once over 3 steps
+    overrides = tiny_overrides(tiny_fujifilm_root, tmp_path, "low", stage="pretrain", pretrain_steps=3, dla_eps=1e3)
+    assert fit.main(["--set", *overrides]) == 0
+    err = capsys.readouterr().err
+    for term in ("content", "mse", "tv"):
+        assert err.count(f"term '{term}'") == 1, err[-2000:]

@@ -179,3 +179,66 @@ def test_texture_features_lpips_layout_and_wrong_file(tmp_path):
 def test_texture_feature_sizes_match_spec_at_256():
     map0, map3 = build_texture_features(allow_random=True)(torch.rand(1, 3, 256, 256))
     assert map0.shape == (1, 64, 63, 63) and map3.shape == (1, 256, 15, 15)
+
+
+# --- random stand-ins keep unit scale (demo and tests run on them) ------------------------------------
+
+def _photos(size=128):
+    """Two natural photos (scikit-image's astronaut and chelsea) as (2, 3, size, size) in [0, 1]."""
+    import skimage.data
+    import skimage.transform
+    images = [skimage.transform.resize(getattr(skimage.data, n)(), (size, size), anti_aliasing=True)
+              for n in ("astronaut", "chelsea")]
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
+
+
+# PyTorch's default init leaves VGG-19's relu5_4 near 5e-3 (and only the biases: both photos give the same
+# features) and AlexNet's relu4 near 2e-2; scale-preserving init keeps every output between these bounds.
+UNIT_SCALE = (0.25, 4.0)
+
+
+def _assert_unit_scale_and_image_dependent(features):
+    """Output std within UNIT_SCALE, and the two photos' features differ by a sizeable fraction."""
+    std = features.std().item()
+    assert UNIT_SCALE[0] < std < UNIT_SCALE[1], std
+    a, b = features[0], features[1]
+    assert ((a - b).norm() / a.norm()).item() > 0.2
+
+
+@pytest.mark.parametrize("source", ["matconvnet", "torchvision"])
+def test_random_vgg_keeps_unit_scale_at_relu5_4(source):
+    torch.manual_seed(0)
+    vgg = build_vgg19_relu54(source, allow_random=True)
+    photos = _photos()
+    with torch.no_grad():
+        _assert_unit_scale_and_image_dependent(vgg(photos))
+        # the unpaired content loss feeds the L channel: same scale there
+        from losses.pixel import rgb_to_lab_l3
+        _assert_unit_scale_and_image_dependent(vgg(rgb_to_lab_l3(photos)))
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_random_alexnet_keeps_unit_scale_at_maps_0_and_3(normalise):
+    torch.manual_seed(0)
+    texture = build_texture_features(allow_random=True, normalise=normalise)
+    with torch.no_grad():
+        for features in texture(_photos()):
+            _assert_unit_scale_and_image_dependent(features)
+
+
+def test_random_vit_tokens_keep_unit_scale():
+    from losses import build_color_features
+    torch.manual_seed(0)
+    color = build_color_features("vit_tiny_patch16_224", allow_random=True)
+    with torch.no_grad():
+        _assert_unit_scale_and_image_dependent(color(_photos(64)))
+
+
+def test_random_vgg_content_loss_gradient_outweighs_dla_eps():
+    """The content term must reach the generator under DLA: its gradient far above eps = 1e-8."""
+    torch.manual_seed(0)
+    vgg = build_vgg19_relu54("matconvnet", allow_random=True)
+    photos = _photos(64)
+    fake = (photos[:1] * 0.8 + 0.1).requires_grad_(True)  # a duller version of the reference
+    (grad,) = torch.autograd.grad(content_loss(vgg, fake, photos[:1]), fake)
+    assert grad.norm().item() > 1e-4

@@ -100,14 +100,60 @@ def test_check_table_lists_present_and_missing(empty_homes, capsys):
     assert f"{len(WEIGHT_FILES) - 1} missing" in out
 
 
-def test_download_uses_torch_hub_into_the_library_directory(empty_homes, monkeypatch):
+def _point_at(monkeypatch, name, url):
+    entry = WEIGHT_FILES[name]
+    monkeypatch.setitem(WEIGHT_FILES, name, type(entry)(**{**entry.__dict__, "url": url}))
+
+
+def test_download_into_the_library_directory_says_size_and_verifies(empty_homes, monkeypatch, capsys):
     source = empty_homes / "source.pth"
-    source.write_bytes(b"weights")
-    entry = WEIGHT_FILES["vgg19_matconvnet"]
-    monkeypatch.setitem(WEIGHT_FILES, "vgg19_matconvnet", type(entry)(**{**entry.__dict__, "url": source.as_uri()}))
-    assert weights_cli.main(["download", "--only", "vgg19_matconvnet"]) == 0
-    saved = empty_homes / "torch" / "hub" / "checkpoints" / "imagenet-vgg-verydeep-19.mat"
-    assert saved.read_bytes() == b"weights"
+    torch.save({"lin0.model.1.weight": torch.ones(1, 64, 1, 1)}, source)
+    _point_at(monkeypatch, "lpips_alex", source.as_uri())
+    assert weights_cli.main(["download", "--only", "lpips_alex"]) == 0
+    saved = empty_homes / "torch" / "hub" / "pyiqa" / "LPIPS_v0.1_alex-df73285e.pth"
+    assert saved.read_bytes() == source.read_bytes()
+    # the registry size (6,009 bytes) is said before anything is fetched
+    assert "downloading 1 file(s), 5.9 KB in total: lpips_alex (5.9 KB)" in capsys.readouterr().out
+
+
+def test_download_that_does_not_read_is_set_aside(empty_homes, monkeypatch, capsys):
+    source = empty_homes / "source.mat"
+    source.write_bytes(b"an HTML error page, not a .mat")
+    _point_at(monkeypatch, "vgg19_matconvnet", source.as_uri())
+    assert weights_cli.main(["download", "--only", "vgg19_matconvnet"]) == 1
+    folder = empty_homes / "torch" / "hub" / "checkpoints"
+    assert [p.name for p in folder.iterdir()] == ["imagenet-vgg-verydeep-19.mat.corrupt"]
+    assert "does not read" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_host_is_skipped_quickly_without_fetching(empty_homes, monkeypatch, capsys):
+    import time
+    port = _closed_port()
+    _point_at(monkeypatch, "alexnet", f"http://127.0.0.1:{port}/alexnet-owt-7be5be79.pth")
+
+    def fetch(entry):
+        raise AssertionError("an unreachable host must not be fetched from")
+
+    start = time.perf_counter()
+    assert weights_cli.download(["alexnet"], fetch=fetch) == ["alexnet"]
+    assert time.perf_counter() - start < weights_cli.PROBE_TIMEOUT_S + 1
+    assert f"cannot reach 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_host_reachable_sees_a_listening_socket():
+    import socket
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        assert weights_cli.host_reachable(f"https://127.0.0.1:{server.getsockname()[1]}/file.pth", timeout=2.0)
+    assert not weights_cli.host_reachable(f"http://127.0.0.1:{_closed_port()}/file.pth", timeout=2.0)
 
 
 def test_cli_help(capsys):

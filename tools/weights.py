@@ -5,14 +5,25 @@ names) go to the checkpoint cache ($ISP_CHECKPOINTS, else ~/.cache/isp/checkpoin
 
     python -m tools.weights check
     python -m tools.weights download [--only NAME ...] [--checkpoint-dir DIR]
+
+Checks on what arrives: the torchvision files carry the start of their SHA-256 in their names and
+torch.hub verifies it; the Hugging Face hub verifies the ViT's SHA-256 itself; every file is then read
+back with the project's strict loader (the MatConvNet .mat and pyiqa's files have no published
+checksum), and a file that does not read is set aside as <file>.corrupt.
 """
 import argparse
+import socket
 import sys
+import threading
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterable, List, Optional
+from urllib.parse import urlparse
 
-from losses.weights import WEIGHT_FILES, WeightFile, expected_path, resolve_weight, weight_directory, weight_status
+from losses.weights import (WEIGHT_FILES, WeightFile, WeightsMismatchError, expected_path, load_state_file,
+                            resolve_weight, weight_directory, weight_status)
 from pretrained import PUBLISHED, cached_path, checkpoint_cache_dir, download_checkpoint
+
+PROBE_TIMEOUT_S = 3.0  # how long a host may take to accept a connection before we call it offline
 
 
 def _human(size: int) -> str:
@@ -67,23 +78,80 @@ def download_checkpoints(names: List[str], cache_dir) -> int:
     return 0
 
 
-def download(names: List[str]) -> int:
-    failures = 0
+def verify_file(entry: WeightFile, path: Path) -> None:
+    """Read the file back the way training will; WeightsMismatchError when it does not read."""
+    if entry.file.endswith(".mat"):
+        from losses.vgg import matconvnet_vgg19_state
+        matconvnet_vgg19_state(path)
+    else:
+        load_state_file(path)
+
+
+def host_reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether the URL's host accepts a TCP connection within timeout seconds (DNS included: the probe
+    runs in a thread, so a resolver that hangs cannot stall the caller). file:// URLs: the file exists."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(parsed.path).exists()
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    answer: List[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+            answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(answer and answer[0])
+
+
+def missing_names(names: Iterable[str]) -> List[str]:
+    status = weight_status()
+    return [name for name in names if status[name] is None]
+
+
+def download(names: List[str], reachable: Callable[[str], bool] = host_reachable,
+             fetch: Callable[[WeightFile], Path] = download_one) -> List[str]:
+    """Fetch the missing files among names whose host answers; returns the names still missing."""
     for name in names:
-        entry = WEIGHT_FILES[name]
-        try:
+        if name not in missing_names([name]):
             print(f"{name}: present at {resolve_weight(name)}")
-            continue
-        except FileNotFoundError:
-            pass
-        try:
-            print(f"{name}: downloading {entry.url}")
-            print(f"{name}: saved {download_one(entry)}")
-        except Exception as exc:  # noqa: BLE001 - report every file, then fail at the end
-            failures += 1
-            print(f"{name}: FAILED ({type(exc).__name__}: {exc}). Put {entry.file} into "
-                  f"{weight_directory(entry)} by hand (source {entry.url}).", file=sys.stderr)
-    return 1 if failures else 0
+    todo = missing_names(names)
+    hosts = {urlparse(WEIGHT_FILES[n].url).netloc: WEIGHT_FILES[n].url for n in todo}
+    offline = {host for host, url in hosts.items() if not reachable(url)}
+    for host in sorted(offline):
+        print(f"cannot reach {host} (no answer within {PROBE_TIMEOUT_S:g} s): not fetching "
+              f"{', '.join(n for n in todo if urlparse(WEIGHT_FILES[n].url).netloc == host)}", file=sys.stderr)
+    todo = [n for n in todo if urlparse(WEIGHT_FILES[n].url).netloc not in offline]
+    if todo:
+        total = sum(WEIGHT_FILES[n].size_bytes for n in todo)
+        print(f"downloading {len(todo)} file(s), {_human(total)} in total: "
+              + ", ".join(f"{n} ({_human(WEIGHT_FILES[n].size_bytes)})" for n in todo), flush=True)
+    for name in todo:
+        _fetch_and_verify(WEIGHT_FILES[name], fetch)
+    return missing_names(names)
+
+
+def _fetch_and_verify(entry: WeightFile, fetch: Callable[[WeightFile], Path]) -> None:
+    try:
+        print(f"{entry.name}: downloading {entry.url}", flush=True)
+        path = fetch(entry)
+    except Exception as exc:  # noqa: BLE001 - report every file, the caller sees what is still missing
+        print(f"{entry.name}: FAILED ({type(exc).__name__}: {exc}). Put {entry.file} into "
+              f"{weight_directory(entry)} by hand (source {entry.url}).", file=sys.stderr)
+        return
+    try:
+        verify_file(entry, path)
+    except WeightsMismatchError as exc:
+        path.replace(path.with_name(path.name + ".corrupt"))
+        print(f"{entry.name}: downloaded file does not read ({exc}); set aside as {path.name}.corrupt, "
+              f"run the download again", file=sys.stderr)
+        return
+    print(f"{entry.name}: saved {path}", flush=True)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -109,8 +177,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"(or --only {' '.join(missing)}).")
         return 0
     names = args.only or list(WEIGHT_FILES)
-    backbone_status = download([n for n in names if n in WEIGHT_FILES])
-    return download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir) or backbone_status
+    still_missing = download([n for n in names if n in WEIGHT_FILES])
+    return download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir) or (1 if still_missing else 0)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 from torchvision.utils import make_grid, save_image
+
+# DLA scales a term by 1 / (norm + eps): below LOW_NORM_FACTOR * eps the term reaches the generator with
+# less than 10/11 of its share lambda, and with nothing once its norm is far below eps.
+LOW_NORM_FACTOR = 10.0
 
 
 class Monitor:
@@ -15,6 +21,7 @@ class Monitor:
     def __init__(self, stage_dir: Path, enabled: bool):
         self.stage_dir = Path(stage_dir)
         self.writer = None
+        self.low_norm_terms: set[str] = set()  # DLA terms already warned about
         if enabled:
             from torch.utils.tensorboard import SummaryWriter  # imported late: slow, rank 0 only
             self.writer = SummaryWriter(log_dir=str(self.stage_dir / "tb"))
@@ -25,6 +32,22 @@ class Monitor:
         for key, value in values.items():
             if isinstance(value, (int, float)) and math.isfinite(value):
                 self.writer.add_scalar(key, value, step)
+
+    def warn_low_gradient_norms(self, step: int, norms: dict, eps: float) -> list[str]:
+        """Warn once per term (stderr and TensorBoard text) when a DLA term's gradient norm falls below
+        LOW_NORM_FACTOR * eps; returns the terms warned about now."""
+        if self.writer is None:
+            return []
+        low = [k for k, n in norms.items() if k not in self.low_norm_terms and n < LOW_NORM_FACTOR * eps]
+        for name in low:
+            message = (f"DLA: term '{name}' has gradient norm {norms[name]:.3g} < {LOW_NORM_FACTOR:g} x dla_eps "
+                       f"({eps:g}) at step {step}; its DLA scale 1/(norm + eps) is capped by eps, so it reaches "
+                       f"the generator with {norms[name] / (norms[name] + eps):.2g} of its share lambda instead "
+                       f"of 1 (random or saturated feature network?). Said once per term.")
+            tqdm.write(f"WARNING: {message}", file=sys.stderr)
+            self.writer.add_text(f"warnings/dla_low_gradient/{name}", message, step)
+        self.low_norm_terms.update(low)
+        return low
 
     def sample_grid(self, step: int, batch: dict, fake: torch.Tensor, max_images: int = 4) -> Path | None:
         """Rows: demosaiced reference (when the stage has one), generator output, target."""
