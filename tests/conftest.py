@@ -16,6 +16,9 @@ REFERENCE_CHECKPOINTS = REPO_ROOT.parent / "shared" / "reference_checkpoints"
 
 def pytest_configure(config):
     os.environ["ISP_CHECKPOINTS"] = str(REFERENCE_CHECKPOINTS)
+    # A checkpoint missing from the cache is "downloaded" from a closed loopback port: no test ever
+    # reaches outside this machine (tests that exercise a real download serve it on 127.0.0.1 themselves).
+    os.environ.setdefault("ISP_CHECKPOINT_URL", "http://127.0.0.1:9/")
 
 
 @pytest.fixture(scope="session")

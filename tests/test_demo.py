@@ -81,15 +81,15 @@ def scored_stage(tmp_path, tiny_fujifilm_root):
 
 
 def _psnr_8bit(images, targets):
-    """PSNR of 8-bit rounded images against targets, per image, then the mean (numpy, written out)."""
-    x = np.round(np.clip(images, 0, 1) * 255) / 255
+    """PSNR of 8-bit truncated images against targets, per image, then the mean (numpy, written out)."""
+    x = np.floor(np.clip(images, 0, 1).astype(np.float32) * np.float32(255)) / 255
     mse = ((x - targets) ** 2).reshape(len(x), -1).mean(axis=1)
     return float(np.mean(10 * np.log10(1.0 / mse)))
 
 
 def test_report_scores_reference_start_best_and_published(scored_stage, reference_checkpoints):
     from data import ISPDataset
-    text, picture = demo_report.make_report(scored_stage, search_dirs=[reference_checkpoints])
+    text, picture = demo_report.make_report(scored_stage, cache_dir=reference_checkpoints)
     rows = {r["method"]: r for r in csv.DictReader(open(scored_stage / "report.csv"))}
     assert list(rows) == ["demosaiced reference", "start (step 0)", f"best (G_step_{_best_step(scored_stage)})",
                           "published (fujifilm_efficient_isp_unpaired)"]
@@ -110,7 +110,7 @@ def _best_step(stage):
 
 
 def test_report_without_published_file_says_so(scored_stage, tmp_path):
-    text, picture = demo_report.make_report(scored_stage, search_dirs=[tmp_path / "nowhere"])
+    text, picture = demo_report.make_report(scored_stage, cache_dir=tmp_path / "nowhere")
     assert "published: skipped" in text and "fujifilm_efficient_isp_unpaired" in text
     assert Image.open(picture).size[0] == 4 * 66 + 2  # reference | start | best | target
 

@@ -22,7 +22,7 @@ from data import ISPDataset
 from inference import read_run_config, write_csv_atomic
 from losses.metrics import build_lpips_metric, score_batch
 from models import generator_info, load_generator
-from pretrained import PUBLISHED, resolve_checkpoint
+from pretrained import PUBLISHED, ChecksumError, DownloadError, resolve_checkpoint
 from tools.best import merge, top_k
 
 COLUMNS = ("psnr", "ssim", "ms_ssim", "lpips")
@@ -60,12 +60,13 @@ def generator_output(checkpoint: Path, backbone: str, raw: torch.Tensor, batch: 
 
 
 def score(images: torch.Tensor, target: torch.Tensor, lpips) -> dict:
-    """Mean metrics over the split, 8-bit quantised as inference.py scores (NaN-aware for MS-SSIM)."""
-    values = score_batch(images, target, quantize=True, lpips=lpips)
+    """Mean metrics over the split of outputs truncated to 8 bits, as the test tables were made (SPEC
+    section 7; NaN-aware for MS-SSIM)."""
+    values = score_batch(images, target, quantize="truncate", lpips=lpips)
     return {k: float(v[~v.isnan()].mean()) if (~v.isnan()).any() else math.nan for k, v in values.items()}
 
 
-def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, search_dirs=None):
+def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, cache_dir=None):
     """(label, checkpoint or None, images) per row, and notes on rows that could not be made."""
     rows, notes = [], []
     start = stage_dir / "checkpoints" / "G_step_0.pth"
@@ -75,8 +76,8 @@ def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, sea
         notes.append(f"published: the authors released no unpaired {cfg['backbone']} for {cfg['dataset']}")
     else:
         try:
-            named.append((f"published ({name})", resolve_checkpoint(name, search_dirs)[0]))
-        except FileNotFoundError as error:
+            named.append((f"published ({name})", resolve_checkpoint(name, cache_dir)[0]))
+        except (FileNotFoundError, DownloadError, ChecksumError) as error:  # offline, or not published
             notes.append(f"published: skipped, {error}")
     for label, path in named:
         if Path(path).is_file():
@@ -116,7 +117,7 @@ def format_table(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, search_dirs=None) -> tuple[str, Path]:
+def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, cache_dir=None) -> tuple[str, Path]:
     """Table text and side-by-side PNG path; also writes <stage>/report.csv."""
     stage_dir = Path(stage_dir)
     cfg = read_run_config(stage_dir)
@@ -125,7 +126,7 @@ def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, sear
     best = Path(best) if best else best_checkpoint(stage_dir)
     split = load_split(cfg)
     lpips = build_lpips_metric()
-    rows, notes = method_images(stage_dir, cfg, best, split["raw"], search_dirs)
+    rows, notes = method_images(stage_dir, cfg, best, split["raw"], cache_dir)
     labelled = [("demosaiced reference", None, split["reference"]), *rows]
     table = [{"method": label, **score(images_, split["target"], lpips), "checkpoint": str(path or "")}
              for label, path, images_ in labelled]
