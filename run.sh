@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two entry points of the README:
 #   ./run.sh demo   set up .venv if missing, then train + evaluate on the embedded synthetic dataset
-#   ./run.sh test   set up .venv if missing, then run the test suite
+#   ./run.sh test   set up .venv if missing, then check style (ruff, pyproject.toml) and run the test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
@@ -24,7 +24,7 @@ setup() {
 
 case "${1:-}" in
   demo) setup; shift; exec "$VENV/bin/python" -m tools.demo "$@" ;;
-  test) setup; shift; exec "$VENV/bin/python" -m pytest -q tests "$@" ;;
+  test) setup; shift; "$VENV/bin/ruff" check . && exec "$VENV/bin/python" -m pytest -q tests "$@" ;;
   setup) setup ;;
   *) echo "usage: ./run.sh demo|test|setup [extra args]" >&2; exit 2 ;;
 esac
