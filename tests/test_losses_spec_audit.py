@@ -1,4 +1,4 @@
-"""Independent audit of losses/ and losses/metrics.py against SPEC sections 3, 4, 5 and 7.
+"""Independent audit of losses/ and evaluation/metrics.py against SPEC sections 3, 4, 5 and 7.
 
 Every expected value here is computed from the SPEC text with numpy / scipy / plain torch written in this
 file (python loops, scipy.stats, hand-written correlations and resizes), never through the module under test.
