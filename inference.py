@@ -28,9 +28,9 @@ from tqdm import tqdm
 from cli import report_bad_inputs
 from data import DATASET_PRESETS
 from data.presets import ZRR_NORMALISATIONS
-from evaluation import (METRIC_NAMES, QUANTIZE_MODES, SWEEP_SPLIT, already_scored, by_step, checkpoint_step,
-                        checkpoint_table, csv_path_for, evaluate_model, read_run_config, record_failure,
-                        run_checkpoints, select_by_remainder, sweep_summary, write_csv)
+from evaluation import (METRIC_NAMES, NON_METRIC_COLUMNS, QUANTIZE_MODES, SWEEP_SPLIT, already_scored, by_step,
+                        checkpoint_step, checkpoint_table, csv_path_for, evaluate_model, read_run_config,
+                        record_failure, run_checkpoints, select_by_remainder, sweep_summary, write_csv)
 from runtime import RUNTIMES, select_runtime
 from wiring import build_lpips_metric, dataset_preset, load_split
 
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
             record_failure(csv_file, path, err)
             print(f"FAILED {path}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             continue
-        line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in ("file", "step", "checkpoint", "quantize"))
+        line = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in NON_METRIC_COLUMNS)
         tqdm.write(f"{path.name}  step {summary['step']}  {line}")
     print(f"done: {len(pending) - failures} scored, {failures} failed in "
           f"{time.perf_counter() - scoring_start:.1f}s", flush=True)

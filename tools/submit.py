@@ -43,9 +43,10 @@ def save_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
 
 def write_zip(folder: Path, names: list, zip_path: Path) -> None:
     """The listed files of folder at the top level of zip_path (atomic)."""
-    with atomic_write(zip_path, "wb") as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in names:
-            archive.write(folder / name, arcname=name)
+    with atomic_write(zip_path, "wb") as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in names:
+                archive.write(folder / name, arcname=name)
 
 
 def build_parser() -> argparse.ArgumentParser:
