@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data import DATASET_PRESETS
 from evaluation import QUANTIZE_MODES, SWEEP_SPLIT
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", help="run folder (checkpoints/ and config.json)")
     p.add_argument("--checkpoints", nargs="*", help="checkpoint files or folders instead of/besides --run")
     p.add_argument("--backbone")
-    p.add_argument("--dataset", choices=["fujifilm", "zrr"])
+    p.add_argument("--dataset", choices=sorted(DATASET_PRESETS), help="passed to inference.py")
     p.add_argument("--data-root")
     p.add_argument("--split", default=SWEEP_SPLIT, help="split to score (default %(default)s)")
     p.add_argument("--out", help="CSV folder for every worker (default <run>/eval_<split>)")
