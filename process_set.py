@@ -25,6 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data import DATASET_PRESETS
+from evaluation import QUANTIZE_MODES, SWEEP_SPLIT
+
 REPO_ROOT = Path(__file__).resolve().parent
 INFERENCE = REPO_ROOT / "inference.py"
 
@@ -167,11 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", help="run folder (checkpoints/ and config.json)")
     p.add_argument("--checkpoints", nargs="*", help="checkpoint files or folders instead of/besides --run")
     p.add_argument("--backbone")
-    p.add_argument("--dataset", choices=["fujifilm", "zrr"])
+    p.add_argument("--dataset", choices=sorted(DATASET_PRESETS), help="passed to inference.py")
     p.add_argument("--data-root")
-    p.add_argument("--split", default="val")
+    p.add_argument("--split", default=SWEEP_SPLIT, help="split to score (default %(default)s)")
     p.add_argument("--out", help="CSV folder for every worker (default <run>/eval_<split>)")
-    p.add_argument("--quantize", choices=["none", "truncate", "round"],
+    p.add_argument("--quantize", choices=QUANTIZE_MODES,
                    help="passed to inference.py: none (its default, the release's sweeps) scores the clamped "
                         "float output; truncate / round score the 8-bit image")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",

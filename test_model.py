@@ -40,12 +40,12 @@ import torch
 from tqdm import tqdm
 
 from cli import report_bad_inputs
-from data import BadInputError
-from data.camera import CAMERA_RAW_EXTS
-from inference import SUMMARY_NAME, summarise, write_csv_atomic
-from losses.metrics import QUANTIZE_MODES, build_lpips_metric, quantize_8bit, score_batch
+from data import CAMERA_RAW_EXTS, DATASET_PRESETS, BadInputError
+from data.presets import ZRR_NORMALISATIONS
+from evaluation import QUANTIZE_MODES, quantize_8bit, score_batch, with_summary, write_csv
 from models import tiled_forward
 from runtime import RUNTIMES, select_runtime
+from wiring import build_lpips_metric, dataset_preset, load_input, load_model
 
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
@@ -71,17 +71,6 @@ def list_inputs(folder: Path, preset) -> tuple[list[Path], Path | None]:
     return sorted(files, key=key), reference
 
 
-def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
-    """Generator input (1, C, h, w): a dataset RAW file (the preset's normalisation) or a camera RAW file."""
-    from data import generator_input, read_camera_raw, read_mosaic
-    if path.suffix.lower() in CAMERA_RAW_EXTS:
-        camera = read_camera_raw(path)  # RGGB mosaic with its own per-site black and white levels
-        planes = generator_input(camera.mosaic, preset, input_kind, levels=(camera.black, camera.white))
-    else:
-        planes = generator_input(read_mosaic(path, preset), preset, input_kind)
-    return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
-
-
 def _sync(device) -> None:
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
@@ -102,16 +91,8 @@ def reference_tensor(path: Path, size) -> torch.Tensor:
 
 
 def resolve_model(args):
-    from models import generator_info, identify_backbone, load_generator, read_state_dict
-    from pretrained import resolve_checkpoint
-    path, registry_backbone = resolve_checkpoint(args.checkpoint)
-    backbone = args.backbone or registry_backbone
-    if backbone is None:
-        backbone = identify_backbone(read_state_dict(path))
-    if backbone is None:
-        raise SystemExit(f"test_model.py: cannot tell the backbone of {path}; pass --backbone")
-    model = load_generator(path, backbone, map_location="cpu").to(args.device).eval()
-    return path, backbone, model, generator_info(backbone)
+    """(path, backbone, generator, generator_info) of --checkpoint (a file or a published registry name)."""
+    return load_model(args.checkpoint, args.backbone, args.device, "test_model.py")
 
 
 def runtime_name(runner) -> str:
@@ -125,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint path or published registry name")
     p.add_argument("--backbone", help="generator name (default: from the registry or the state_dict)")
-    p.add_argument("--dataset", required=True, choices=["fujifilm", "zrr", "ntire2026", "camera"],
+    p.add_argument("--dataset", required=True, choices=sorted(DATASET_PRESETS),
                    help="preset the model was trained on: RAW normalisation and packed channel order")
-    p.add_argument("--zrr-normalisation", default="pynet", choices=["pynet", "fujifilm_black"],
+    p.add_argument("--zrr-normalisation", choices=sorted(ZRR_NORMALISATIONS),
                    help="ZRR input normalisation, as the model was trained (config zrr_normalisation; "
-                        "default %(default)s)")
+                        "default: data's, pynet)")
     p.add_argument("--input", required=True, help="folder of RAW files (or a dataset split folder)")
     p.add_argument("--output", required=True, help="folder for PNGs and metrics.csv")
     p.add_argument("--reference", help="folder of reference RGB images named like the inputs")
@@ -151,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from data import get_preset, write_rgb
-    preset = get_preset(args.dataset, args.zrr_normalisation)
+    from data import write_rgb
+    preset = dataset_preset(args.dataset, args.zrr_normalisation)
     path, backbone, model, info = resolve_model(args)
     runner = select_runtime(model, args.runtime, args.device, note=lambda m: print(f"test_model.py: {m}"))
     files, default_ref = list_inputs(Path(args.input), preset)
@@ -195,8 +176,8 @@ def main(argv=None) -> int:
         print(f"latency: mean {np.mean(latencies):.2f} ms, median {np.median(latencies):.2f} ms per image "
               f"(first call included; {args.device}, {runtime_name(runner)})")
     if rows:
-        table = rows + [{"file": SUMMARY_NAME, **summarise(rows)}]
-        write_csv_atomic(out_dir / "metrics.csv", table)
+        table = with_summary(rows)
+        write_csv(out_dir / "metrics.csv", table)
         means = "  ".join(f"{k} {v:.4f}" for k, v in table[-1].items() if k != "file")
         print(f"{len(rows)} image(s) with references, outputs scored {SCORING[args.quantize]}: {means}\n"
               f"metrics: {out_dir / 'metrics.csv'}")

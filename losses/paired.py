@@ -1,4 +1,5 @@
-"""Paired texture losses through pyiqa's own architectures: LPIPS+ and DISTS (SPEC section 5).
+"""Paired texture losses through pyiqa's own architectures: LPIPS+ and DISTS (SPEC section 5), and the one
+builder of the LPIPS AlexNet v0.1 network (build_lpips_alexnet), which the scripts also hand to the LPIPS metric.
 
 pyiqa's constructors always ask torchvision for ImageNet weights (a download when absent) and load their
 own files with strict=False. Here the trunks are built without any download and every weight is loaded
@@ -12,6 +13,8 @@ from typing import Dict, Optional, Union
 
 import torch
 import torchvision
+
+from common import strip_module_prefix
 
 from .frozen import FrozenExtractor
 from .vgg import VGG16_CFG, make_vgg_features
@@ -31,10 +34,6 @@ def _no_download_trunks(arch_module):
         yield
     finally:
         arch_module.models = original
-
-
-def _strip_module_prefix(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
 def _assemble(net: torch.nn.Module, trunk: Dict[str, torch.Tensor], heads: Dict[str, torch.Tensor],
@@ -91,29 +90,48 @@ class DISTSLoss(FrozenExtractor):
         return self.net(x, reference).mean()
 
 
-def build_lpips_plus(alexnet_path: PathLike = None, lpips_path: PathLike = None,
-                     allow_random: bool = False) -> LPIPSPlusLoss:
+def _lpips_heads(heads: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The linear heads of an LPIPS file, named linK.* (files may use the ModuleList alias lins.K.*)."""
+    renamed = {re.sub(r"^lins\.(\d+)\.", r"lin\1.", k): v for k, v in heads.items()}
+    return {k: v for k, v in renamed.items() if k.startswith("lin")}
+
+
+def build_lpips_alexnet(alexnet_path: PathLike = None, lpips_path: PathLike = None, allow_random: bool = False,
+                        semantic_weight_layer: int = -1) -> torch.nn.Module:
+    """pyiqa's LPIPS v0.1 AlexNet network, net(x, y, normalize=True) on [0, 1] images, from local files only.
+
+    Trunk from torchvision's AlexNet file, linear heads from pyiqa's LPIPS file (a trunk carried by that file
+    wins, as in pyiqa); every key and shape is checked (WeightsMismatchError), a missing file raises
+    MissingWeightsError. semantic_weight_layer=2 gives LPIPS+ (spatial mean weighted by the reference's relu3
+    features); -1 is plain LPIPS, the metric. allow_random: random weights with a loud warning (tests, demos).
+    """
     if not allow_random:  # fail fast, before building anything
         trunk_file = resolve_weight("alexnet", alexnet_path)
         heads_file = resolve_weight("lpips_alex", lpips_path)
     from pyiqa.archs import lpips_arch
     with _no_download_trunks(lpips_arch):
-        net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1", semantic_weight_layer=2)
+        net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1",
+                               semantic_weight_layer=semantic_weight_layer)
     if allow_random:
-        warn_random("LPIPS+ loss (AlexNet trunk and linear heads)")
-    else:
-        heads = _strip_module_prefix(load_state_file(heads_file))
-        if not any(k.startswith("lin") for k in heads):
-            raise WeightsMismatchError(f"{heads_file} holds no LPIPS linear heads ('linK.model.1.weight')")
-        trunk = _torchvision_trunk(net, load_state_file(trunk_file), prefix_depth=2)
-        heads_trunk = {k: v for k, v in heads.items() if k.startswith("net.")}
-        trunk.update(heads_trunk)  # an LPIPS file carrying its own trunk wins, as in pyiqa
-        _assemble(net, trunk, _with_lins_aliases({k: v for k, v in heads.items() if k.startswith("lin")}),
-                  ("scaling_layer.",), f"{trunk_file} + {heads_file}")
-        unknown = sorted(k for k in heads if not k.startswith(("lin", "net.", "scaling_layer.")))
-        if unknown:
-            raise WeightsMismatchError(f"{heads_file} has unexpected keys {unknown[:6]}")
-    return LPIPSPlusLoss(net).freeze()
+        warn_random("LPIPS network (AlexNet trunk and linear heads)")
+        return net
+    heads = strip_module_prefix(load_state_file(heads_file))
+    unknown = sorted(k for k in heads if not k.startswith(("lin", "net.", "scaling_layer.")))
+    if unknown:
+        raise WeightsMismatchError(f"{heads_file} has unexpected keys {unknown[:6]}")
+    if not any(k.startswith("lin") for k in heads):
+        raise WeightsMismatchError(f"{heads_file} holds no LPIPS linear heads ('linK.model.1.weight')")
+    trunk = _torchvision_trunk(net, load_state_file(trunk_file), prefix_depth=2)
+    trunk.update({k: v for k, v in heads.items() if k.startswith("net.")})
+    _assemble(net, trunk, _with_lins_aliases(_lpips_heads(heads)), ("scaling_layer.",),
+              f"{trunk_file} + {heads_file}")
+    return net
+
+
+def build_lpips_plus(alexnet_path: PathLike = None, lpips_path: PathLike = None,
+                     allow_random: bool = False) -> LPIPSPlusLoss:
+    """The LPIPS+ loss: build_lpips_alexnet with the relu3 semantic weighting, frozen."""
+    return LPIPSPlusLoss(build_lpips_alexnet(alexnet_path, lpips_path, allow_random, semantic_weight_layer=2)).freeze()
 
 
 def build_dists(vgg16_path: PathLike = None, dists_path: PathLike = None, allow_random: bool = False) -> DISTSLoss:
@@ -126,7 +144,7 @@ def build_dists(vgg16_path: PathLike = None, dists_path: PathLike = None, allow_
     if allow_random:
         warn_random("DISTS loss (VGG-16 trunk and alpha/beta)")
     else:
-        heads = _strip_module_prefix(load_state_file(heads_file))
+        heads = strip_module_prefix(load_state_file(heads_file))
         unknown = sorted(set(heads) - {"alpha", "beta"})
         if unknown or not {"alpha", "beta"} <= set(heads):
             raise WeightsMismatchError(f"{heads_file}: expected exactly keys alpha, beta; found {sorted(heads)[:6]}")

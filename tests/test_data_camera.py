@@ -7,7 +7,7 @@ import pytest
 
 from data import BadInputError, ISPDataset, get_preset, read_camera_raw
 from data.dng_writer import BAYER_CFA, write_dng
-from test_model import load_input
+from wiring import load_input
 
 LETTERS = {0: "R", 1: "G", 2: "B"}
 

@@ -9,7 +9,7 @@ import torch
 
 from data import ISPDataset, make_synthetic_dataset
 from data.synthetic import INVERSE_ISP
-from losses.metrics import psnr
+from evaluation import psnr
 from models import load_generator
 
 FUJIFILM_EFFICIENT = "Fujifilm/Efficient_ISP_paired_step_37580.pth"

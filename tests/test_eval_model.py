@@ -7,7 +7,7 @@ import torch
 
 import test_model
 from data import read_rgb
-from losses.metrics import psnr, ssim_tf
+from evaluation import psnr, ssim_tf
 
 PUBLISHED_FILE = "Fujifilm/Efficient_ISP_unpaired_step_27220.pth"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import inference
+import evaluation
 import process_set
 import test_model
 
@@ -110,7 +110,7 @@ def _eval_data(image: np.ndarray, seed: int = 0):
     rng = np.random.default_rng(seed)
     targets = rng.integers(0, 256, size=(2, 3) + image.shape[1:], dtype=np.uint8)
     inputs = torch.zeros(2, 4, image.shape[1] // 2, image.shape[2] // 2)
-    return inference.EvalData([inputs], [torch.from_numpy(targets)], ["a", "b"], 0.0), targets / 255.0
+    return evaluation.EvalData([inputs], [torch.from_numpy(targets)], ["a", "b"], 0.0), targets / 255.0
 
 
 @pytest.mark.parametrize("mode", ["none", "truncate", "round"])
@@ -118,7 +118,7 @@ def test_sweep_scores_clamped_float_by_default(mode):
     image = known_values(32, 32)
     data, targets = _eval_data(image)
     kwargs = {} if mode == "none" else {"quantize": mode}
-    rows = inference.evaluate_model(FixedOutput(image), data, metrics=["psnr"], **kwargs)
+    rows = evaluation.evaluate_model(FixedOutput(image), data, metrics=["psnr"], **kwargs)
     scored = {"none": np.clip(image, 0, 1), "truncate": numpy_truncate(image) / 255.0,
               "round": numpy_round(image) / 255.0}[mode]
     for row, target in zip(rows, targets):

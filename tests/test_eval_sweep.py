@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import evaluation
 import inference
 import process_set
 from tools import best
@@ -39,16 +40,16 @@ def _summary(csv_path):
 
 def test_checkpoint_step_and_remainder_selection():
     paths = [Path(f"G_step_{s}.pth") for s in (0, 10, 20, 30, 40, 50)]
-    assert inference.checkpoint_step("x/Efficient_ISP_unpaired_step_27220.pth") == 27220
-    chosen = inference.select_by_remainder(paths, 20, 10)
+    assert evaluation.checkpoint_step("x/Efficient_ISP_unpaired_step_27220.pth") == 27220
+    chosen = evaluation.select_by_remainder(paths, 20, 10)
     assert [p.name for p in chosen] == ["G_step_10.pth", "G_step_30.pth", "G_step_50.pth"]
     with pytest.raises(ValueError):
-        inference.select_by_remainder(paths, 20, 20)
+        evaluation.select_by_remainder(paths, 20, 20)
 
 
 def test_inference_values_remainder_and_resume(tiny_run, tiny_fujifilm_root, capsys):
     from data import ISPDataset
-    from losses.metrics import psnr, ssim_tf
+    from evaluation import psnr, ssim_tf
     from models import load_generator
     assert inference.main(["--run", str(tiny_run), "--mod", "20", "--rem", "0", "--quiet", "--no-lpips"]) == 0
     out = tiny_run / "eval_val"
@@ -138,10 +139,10 @@ def _fake_csv(folder, step, psnr_value, lpips_value):
 def test_best_selection_and_plot(tmp_path, capsys):
     for step, p, lp in ((10, 20.0, 0.30), (20, 22.5, 0.25), (30, 21.0, 0.10), (40, 19.0, 0.40)):
         _fake_csv(tmp_path / ("a" if step < 30 else "b"), step, p, lp)
-    rows = best.merge([tmp_path])
+    rows = evaluation.merge([tmp_path])
     assert [r["step"] for r in rows] == [10, 20, 30, 40]
-    assert [r["step"] for r in best.top_k(rows, "psnr", 2)] == [20, 30]
-    assert best.top_k(rows, "lpips", 1)[0]["step"] == 30  # lower is better
+    assert [r["step"] for r in evaluation.top_k(rows, "psnr", 2)] == [20, 30]
+    assert evaluation.top_k(rows, "lpips", 1)[0]["step"] == 30  # lower is better
     plot = tmp_path / "curves.png"
     assert best.main([str(tmp_path), "--top", "2", "--plot", str(plot), "--merged", str(tmp_path / "m.csv")]) == 0
     text = capsys.readouterr().out
@@ -150,7 +151,7 @@ def test_best_selection_and_plot(tmp_path, capsys):
     merged = list(csv.DictReader(open(tmp_path / "m.csv")))
     assert [m["psnr"] for m in merged] == ["20.0", "22.5", "21.0", "19.0"]
     with pytest.raises(SystemExit):
-        best.top_k(rows, "ms_ssim", 1)
+        evaluation.top_k(rows, "ms_ssim", 1)
 
 
 def test_indices_list_metric_subset_and_dedup(tiny_run, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Independent audit of losses/ and losses/metrics.py against SPEC sections 3, 4, 5 and 7.
+"""Independent audit of losses/ and evaluation/metrics.py against SPEC sections 3, 4, 5 and 7.
 
 Every expected value here is computed from the SPEC text with numpy / scipy / plain torch written in this
 file (python loops, scipy.stats, hand-written correlations and resizes), never through the module under test.
@@ -19,7 +19,7 @@ from losses import (build_color_features, build_texture_features, build_vgg19_re
                     discriminator_step_loss, dla_gradients, dped_blur_kernel, gaussian_blur, gradient_penalty,
                     mse_loss, read_matconvnet_convs, relativistic_d_loss, relativistic_g_loss, rgb_to_lab_l3,
                     tv_loss)
-from losses.metrics import ms_ssim_tf, psnr, quantize_8bit, ssim_tf
+from evaluation import ms_ssim_tf, psnr, quantize_8bit, ssim_tf
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
 

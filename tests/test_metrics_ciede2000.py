@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from losses.ciede2000 import ciede2000_lab, delta_e2000
-from losses.metrics import score_batch
+from evaluation import ciede2000_lab, delta_e2000, score_batch
 
 # Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes, supplementary test
 # data, and mathematical observations", Table 1: L1 a1 b1  L2 a2 b2  dE00 (kL = kC = kH = 1).

@@ -12,9 +12,7 @@ the others are still written, and the exit code is then 1.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -23,38 +21,32 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common import atomic_write
+from evaluation import quantize_8bit
+from wiring import load_input, load_model
+
 BASELINE_JPEG_QUALITY = 75  # PIL's default, which the challenge baseline's save uses
 
 
 def to_uint8_truncated(output: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float output -> (H, W, 3) uint8: clamp to [0, 1], x255, truncate."""
-    scaled = output.detach().float().clamp(0.0, 1.0).mul(255.0).cpu().numpy()
-    return scaled.astype(np.uint8).transpose(1, 2, 0)  # astype truncates toward zero = floor for x >= 0
+    """(3, H, W) float output -> (H, W, 3) uint8: clamp to [0, 1], x255, truncate (the release's PNG levels)."""
+    return quantize_8bit(output.detach().float(), "truncate").cpu().numpy().transpose(1, 2, 0)
 
 
 def save_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
-    """PIL JPEG at the given quality, written to a temp file and renamed (no half-written JPEG on a crash)."""
+    """PIL JPEG at the given quality, written atomically (no half-written JPEG on a crash)."""
     from PIL import Image
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        Image.fromarray(image).save(tmp, format="JPEG", quality=quality)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as handle:
+        Image.fromarray(image).save(handle, format="JPEG", quality=quality)
 
 
 def write_zip(folder: Path, names: list, zip_path: Path) -> None:
     """The listed files of folder at the top level of zip_path (atomic)."""
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in names:
-            archive.write(folder / name, arcname=name)
-    os.replace(tmp, zip_path)
+    with atomic_write(zip_path, "wb") as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in names:
+                archive.write(folder / name, arcname=name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from data import BadInputError, get_preset
-    from test_model import load_input, resolve_model
 
     if not 1 <= args.quality <= 100:
         print(f"tools.submit: --quality {args.quality} is outside 1-100", file=sys.stderr)
@@ -88,7 +79,7 @@ def main(argv=None) -> int:
         print(f"tools.submit: no {preset.raw_ext} files in {in_dir}", file=sys.stderr)
         return 2
     try:
-        _, backbone, model, info = resolve_model(args)
+        _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device, "tools.submit")
     except (FileNotFoundError, RuntimeError, ValueError, KeyError) as error:  # missing or mismatched checkpoint
         print(f"tools.submit: cannot load --checkpoint {args.checkpoint}: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Evaluation metrics with the conventions of the paper's tables (SPEC section 7).
 
-Images are NCHW tensors in [0, 1]. CIEDE2000 (delta_e2000, mean per image) is in ciede2000.py. Every metric returns one value per image, shape (B,).
+Images are NCHW tensors in [0, 1]; every metric returns one value per image, shape (B,). CIEDE2000
+(delta_e2000, mean per image) is in ciede2000.py; LPIPS is scored by a network the caller passes in.
 SSIM and MS-SSIM follow TensorFlow's ``tf.image.ssim`` / ``tf.image.ssim_multiscale`` exactly:
 normalised 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03, VALID filtering (no padding), per-channel
 scores averaged over channels; MS-SSIM downsamples by 2x2 average pooling after padding an odd
@@ -13,8 +14,8 @@ summation order of the convolution backend.
 from __future__ import annotations
 
 import math
-import re
 import warnings
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -175,18 +176,12 @@ def _ms_ssim_and_ssim(x, y, max_val=1.0, power_factors=MSSSIM_WEIGHTS, filter_si
 
 # ----------------------------------------------------------------------------- LPIPS
 
-def _resolve_lpips_files(lpips_path, alexnet_path):
-    """(heads file, AlexNet file) from explicit paths or the weight registry; None when absent."""
-    from .weights import MissingWeightsError, resolve_weight
-    try:
-        return resolve_weight("lpips_alex", lpips_path), resolve_weight("alexnet", alexnet_path)
-    except MissingWeightsError as err:
-        warnings.warn(f"LPIPS weights not found, the lpips column is omitted: {err}")
-        return None
-
-
 class LPIPSMetric(torch.nn.Module):
-    """AlexNet LPIPS v0.1 (pyiqa's architecture); __call__(x, y) on [0,1] images -> (B,)."""
+    """LPIPS as a metric; __call__(x, y) on [0,1] images -> (B,) float64.
+
+    net: the LPIPS AlexNet v0.1 network (pyiqa's architecture, called net(x, y, normalize=True)); the scripts
+    build it with losses.build_lpips_alexnet, since this library imports no other.
+    """
 
     def __init__(self, net: torch.nn.Module):
         super().__init__()
@@ -202,60 +197,16 @@ class LPIPSMetric(torch.nn.Module):
         return out.reshape(out.shape[0], -1).mean(dim=1).double()
 
 
-def build_lpips_metric(lpips_path=None, alexnet_path=None, device="cpu") -> LPIPSMetric | None:
-    """LPIPS AlexNet v0.1 from local weight files, or None (with a warning) when they are absent.
-
-    lpips_path: the LPIPS linear-head file (pyiqa's LPIPS_v0.1_alex-df73285e.pth); alexnet_path:
-    torchvision's AlexNet weights. Defaults come from losses.weights. Nothing is downloaded.
-    """
-    files = _resolve_lpips_files(lpips_path, alexnet_path)
-    if files is None:
-        return None
-    heads_file, alex_file = files
-    from unittest import mock
-
-    import torchvision
-    from pyiqa.archs import lpips_arch
-    # pyiqa's AlexNet trunk always asks torchvision for ImageNet weights (a download); build it empty
-    # and fill it from the local file instead.
-    build_alexnet = torchvision.models.alexnet
-    with mock.patch.object(lpips_arch.models, "alexnet", lambda **_: build_alexnet(weights=None)):
-        net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1")
-    _load_alexnet_features(net, torch.load(alex_file, map_location="cpu", weights_only=True))
-    heads = torch.load(heads_file, map_location="cpu", weights_only=True)
-    if isinstance(heads, dict) and "params" in heads:
-        heads = heads["params"]
-    # The heads are reachable as linN.* and (ModuleList alias) lins.N.*; files use either name.
-    heads = {re.sub(r"^lins\.(\d+)\.", r"lin\1.", k): v for k, v in heads.items() if k.startswith("lin")}
-    expected = {k for k in net.state_dict() if re.match(r"lin\d", k)}
-    if set(heads) != expected:
-        raise ValueError(f"{heads_file}: not LPIPS AlexNet v0.1 heads (found keys {sorted(heads)[:4]}, "
-                         f"expected {sorted(expected)[:4]})")
-    net.load_state_dict(heads, strict=False)
-    return LPIPSMetric(net).to(device)
-
-
-def _load_alexnet_features(net: torch.nn.Module, alex_state: dict) -> None:
-    """Copy torchvision AlexNet conv weights into pyiqa's sliced AlexNet backbone."""
-    convs = [m for m in net.net.modules() if isinstance(m, torch.nn.Conv2d)]
-    keys = sorted({k.rsplit(".", 1)[0] for k in alex_state if k.startswith("features.")},
-                  key=lambda k: int(k.split(".")[1]))
-    if len(keys) != len(convs):
-        raise ValueError(f"AlexNet weights have {len(keys)} conv layers, expected {len(convs)}")
-    for conv, key in zip(convs, keys):
-        conv.weight.data.copy_(alex_state[f"{key}.weight"])
-        conv.bias.data.copy_(alex_state[f"{key}.bias"])
-
-
 # ----------------------------------------------------------------------------- batch scoring
 
 def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: str = "none",
-                lpips: LPIPSMetric | None = None, ms_ssim: bool | None = None, metrics=None) -> dict:
+                lpips: Optional[Callable] = None, ms_ssim: bool | None = None, metrics=None) -> dict:
     """Metrics of one batch as {name: (B,) float64 CPU tensor}, in METRIC_NAMES order.
 
     quantize: one of QUANTIZE_MODES; the prediction is always clamped to [0, 1] first (scored_output).
     ms_ssim: None = compute when the images are large enough for TF's five scales, else NaN.
-    metrics: subset of METRIC_NAMES to compute (None = all available; lpips needs the module).
+    lpips: a callable (pred, target) -> (B,) such as LPIPSMetric; without it the lpips column is left out.
+    metrics: subset of METRIC_NAMES to compute (None = all available; lpips needs the callable).
     """
     _check_pair(pred, target)
     wanted = set(METRIC_NAMES if metrics is None else metrics)
