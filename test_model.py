@@ -134,9 +134,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from data import write_rgb
     preset = dataset_preset(args.dataset, args.zrr_normalisation)
+    files, default_ref = list_inputs(Path(args.input), preset)  # a bad --input costs no model load
     path, backbone, model, info = resolve_model(args)
     runner = select_runtime(model, args.runtime, args.device, note=lambda m: print(f"test_model.py: {m}"))
-    files, default_ref = list_inputs(Path(args.input), preset)
     ref_dir = Path(args.reference) if args.reference else default_ref
     if ref_dir is not None and not ref_dir.is_dir():
         raise SystemExit(f"test_model.py: --reference is not a folder: {ref_dir}")

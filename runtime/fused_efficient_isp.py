@@ -5,6 +5,8 @@ compiler the first time (~40 s) and caches the build in ~/.cache/torch_extension
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import torch
@@ -29,7 +31,8 @@ def _load_extension():
     if _EXTENSION is None:
         if not fused_kernel_available():
             raise RuntimeError("the fused Efficient ISP kernel needs an x86 CPU with AVX2 and FMA")
-        from torch.utils.cpp_extension import load
+        with contextlib.redirect_stderr(io.StringIO()):  # its CUDA_HOME notice is noise for a CPU kernel
+            from torch.utils.cpp_extension import load
         # -fopenmp: at::parallel_for is an inline OpenMP loop; without it the bands run serially.
         _EXTENSION = load("three_conv_isp", [str(_SOURCE)], extra_cflags=["-O3", "-mavx2", "-mfma", "-fopenmp"],
                           extra_ldflags=["-fopenmp"])

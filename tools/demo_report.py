@@ -19,11 +19,10 @@ from pathlib import Path
 import torch
 
 from data import ISPDataset
-from inference import read_run_config, write_csv_atomic
-from losses.metrics import build_lpips_metric, score_batch
+from evaluation import merge, read_run_config, score_batch, top_k, write_csv
 from models import generator_info, load_generator
 from pretrained import PUBLISHED, ChecksumError, DownloadError, resolve_checkpoint
-from tools.best import merge, top_k
+from wiring import build_lpips_metric
 
 COLUMNS = ("psnr", "ssim", "ms_ssim", "lpips")
 
@@ -130,7 +129,7 @@ def make_report(stage_dir: Path, best: Path | None = None, images: int = 4, cach
     labelled = [("demosaiced reference", None, split["reference"]), *rows]
     table = [{"method": label, **score(images_, split["target"], lpips), "checkpoint": str(path or "")}
              for label, path, images_ in labelled]
-    write_csv_atomic(stage_dir / "report.csv", table)
+    write_csv(stage_dir / "report.csv", table)
     columns = [("reference", split["reference"]), *[(label.split(" (")[0], im) for label, _, im in rows],
                ("target", split["target"])]
     picture = save_side_by_side(columns, stage_dir / "side_by_side.png", images)
