@@ -47,16 +47,22 @@ class VGG19Relu54(FrozenExtractor):
             raise ValueError(f"VGG source must be 'matconvnet' or 'torchvision', got {source!r}")
         self.source = source
         self.features = make_vgg_features(VGG19_CFG)[:RELU5_4_END]
-        if source == "matconvnet":
-            mean, std = torch.tensor(MATCONVNET_MEAN) / 255.0, torch.full((3,), 1.0 / 255.0)
-        else:
-            mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
-        # (x - mean) / std covers both: x*255 - m == (x - m/255) / (1/255).
-        self.register_buffer("mean", mean.view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", std.view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def input_scale(self) -> float:
+        """How much the preprocessing scales [0, 1] images (255 for MatConvNet, ~4.4 for torchvision)."""
+        return 255.0 if self.source == "matconvnet" else 1.0 / (sum(IMAGENET_STD) / 3)
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        # Constants made in x's dtype each call (no float32 buffers): x*255 - mean exactly as written.
+        def per_channel(values):
+            return torch.tensor(values, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        if self.source == "matconvnet":
+            return x * 255.0 - per_channel(MATCONVNET_MEAN)
+        return (x - per_channel(IMAGENET_MEAN)) / per_channel(IMAGENET_STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features((x - self.mean) / self.std)
+        return self.features(self.preprocess(x))
 
 
 def _unwrap(value):
@@ -123,8 +129,8 @@ def build_vgg19_relu54(source: str = "matconvnet", weights_path: Optional[Union[
     model = VGG19Relu54(source)
     if allow_random:
         warn_random(f"VGG-19 content network ({source})")
-        # Preprocessing divides by std (1/255 for MatConvNet): the first conv then sees values ~76.
-        scale_preserving_init(model.features, input_rms=NATURAL_IMAGE_RMS / float(model.std.mean()))
+        # Preprocessing scales images by 255 for MatConvNet: the first conv then sees values ~76.
+        scale_preserving_init(model.features, input_rms=NATURAL_IMAGE_RMS * model.input_scale)
     elif source == "matconvnet":
         load_checked(model, matconvnet_vgg19_state(path), str(path))
     else:

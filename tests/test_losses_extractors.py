@@ -96,7 +96,7 @@ def test_matconvnet_loader_layout_and_preprocessing(tmp_path):
         for j in range(3):
             expected += np.einsum("hwc,cd->hwd", img[i:i + 12, j:j + 12], w[i, j].astype(np.float64))
     expected = np.maximum(expected + b[:, 0], 0).transpose(2, 0, 1)
-    got = vgg.features[:2](((x.float() - vgg.mean) / vgg.std)).double()[0].numpy()
+    got = vgg.features[:2](vgg.preprocess(x.float())).double()[0].numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
     w54, b54 = convs["conv5_4"]
     np.testing.assert_array_equal(vgg.features[34].weight.numpy(), w54.transpose(3, 2, 0, 1))
