@@ -69,10 +69,6 @@ def cached_reference(raw_path, cache_dir=None, raw=None, **demosaic_kwargs) -> n
     return reference
 
 
-def is_cached(raw_path, cache_dir, **demosaic_kwargs) -> bool:
-    return cache_entry_path(cache_dir, raw_path, demosaic_settings(**demosaic_kwargs)).is_file()
-
-
 def dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs=None, raw=None) -> np.ndarray:
     """The reference exactly as ISPDataset and `tools.data prepare` key it: output size = the mosaic size.
 
