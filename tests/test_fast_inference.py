@@ -6,7 +6,6 @@ from torch import nn
 from models import build_generator
 from tools.fast_inference import FusedThreeConvISP, StripRunner, conv_halo, fused_kernel_available
 
-
 # The claim (README, runtime/fused_efficient_isp.py): the fused output is eager's up to float32 round-off,
 # at most 16 rounding steps (eps) of the output's scale; measured 1.9e-7 at Full HD with default init.
 ROUNDOFF_STEPS = 16
