@@ -36,9 +36,9 @@ from training.distributed import (DistInfo, average_gradients, average_param_gra
 from training.feature_cache import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
 from training.sampling import make_loader, random_crop_batch
-from training.stages import (STAGES, add_residues, build_loss_kit, discriminator_step, generator_gradients,
-                             generator_terms, is_discriminator_step, paired_data, residue_inputs,
-                             residue_parameters, uses_reference)
+from training.stages import (STAGE_TABLE, STAGES, add_residues, build_loss_kit, discriminator_step,
+                             generator_gradients, generator_terms, is_discriminator_step, residue_inputs,
+                             residue_parameters)
 
 
 def parse_args(argv=None):
@@ -84,15 +84,16 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
 
 def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
     """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
+    spec = STAGE_TABLE[stage]
     return ISPDataset(
         cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
         input_kind=input_kind,
-        paired=paired_data(stage), reference=cfg["demosaic"] if uses_reference(stage) else None,
+        paired=spec.paired, reference=cfg["demosaic"] if spec.reads_reference else None,
         cache_dir=cfg["cache_dir"] or None, target_resize=cfg["target_resize"],
         skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
         demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
                          "gamma": cfg["demosaic_gamma"]},
-        require_targets=stage != "pretrain")
+        require_targets=spec.needs_targets)
 
 
 class Trainer:
@@ -101,7 +102,7 @@ class Trainer:
     def __init__(self, stage: str, cfg: dict, stage_dir: Path, init_weights: Path | None,
                  info: DistInfo, device: torch.device):
         self.stage, self.cfg, self.stage_dir, self.info, self.device = stage, dict(cfg, stage=stage), stage_dir, info, device
-        self.total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
+        self.total = cfg[STAGE_TABLE[stage].step_budget_key]
         torch.manual_seed(cfg["seed"])  # same random init (and random backbones) on every rank
         self.generator = (build_generator(cfg["backbone"]) if init_weights is None
                           else load_generator(init_weights, cfg["backbone"])).to(device).train()
@@ -161,7 +162,7 @@ class Trainer:
 
     # --- loop ----------------------------------------------------------------------------------
     def run(self) -> Path:
-        if self.step == 0 and self.stage != "pretrain":
+        if self.step == 0 and STAGE_TABLE[self.stage].starts_from_pretrain:
             # The starting generator as G_step_0.pth, so a sweep shows what training changed
             # (a pretraining stage starts from random weights: nothing worth scoring).
             self.save_generator()
@@ -195,12 +196,13 @@ class Trainer:
         batch = to_device(batch, self.device)
         batch = random_crop_batch(batch, cfg["patch_size"], self.generator.output_scale, cfg["seed"], self.step)
         fake = self.generator(batch["raw"])
-        terms, real, fakes = generator_terms(self.kit, fake, batch, cfg)
+        terms, real, fakes = generator_terms(self.kit, fake, batch, cfg["paired_content_space"])
         values = self._reduced_values(terms)
         grads, scales, norms = None, {}, {}
         if all(map(math.isfinite, values.values())):
-            grads, scales, norms, residues = generator_gradients(terms, params, cfg, self._reduce,
-                                                                 residue_inputs(self.kit))
+            grads, scales, norms, residues = generator_gradients(
+                terms, params, self._reduce, residue_inputs(self.kit), lambdas=cfg["lambdas"], dla=cfg["dla"],
+                dla_eps=cfg["dla_eps"])
         bad = [k for k, v in {**values, **norms}.items() if not math.isfinite(v)]
         if bad:
             self._non_finite(bad, values, batch)
@@ -216,8 +218,9 @@ class Trainer:
         logs.update({f"dla_scale/{k}": float(s) for k, s in scales.items()})
         logs.update({f"grad_norm/{k}": float(n) for k, n in norms.items()})
         if self.kit.discriminators and is_discriminator_step(self.step, cfg["d_every"]):
-            d_logs, d_bad = discriminator_step(self.kit, self.d_opts, real, fakes, cfg,
-                                               lambda m: average_param_grads(m, self.info))
+            d_logs, d_bad = discriminator_step(
+                self.kit, self.d_opts, real, fakes, lambda m: average_param_grads(m, self.info),
+                r1_gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"], d_grad_clip=cfg["d_grad_clip"])
             logs.update(d_logs)
             if d_bad:  # the generator step stands; the discriminators with a bad loss were not updated
                 self._non_finite(list(d_bad), d_bad, batch)
@@ -267,7 +270,7 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
     if info.is_main:
         ckpt.remove_stale_temp_files(state_file.parent)
     state = ckpt.load_state(state_file) if state_file.exists() else None
-    total = cfg["pretrain_steps"] if stage == "pretrain" else cfg["max_steps"]
+    total = cfg[STAGE_TABLE[stage].step_budget_key]
     if state is not None and state["step"] >= total:  # finished earlier: nothing to build
         return ckpt.generator_checkpoint_path(stage_dir, state["step"])
     trainer = Trainer(stage, cfg, stage_dir, init_weights, info, device)
@@ -283,7 +286,7 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
 
 def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path | None:
     """The pretrained generator the main stage starts from: given, or trained here first."""
-    if cfg["stage"] == "pretrain":
+    if not STAGE_TABLE[cfg["stage"]].starts_from_pretrain:
         return None
     if cfg["pretrained_generator"]:
         path, backbone = resolve_checkpoint(cfg["pretrained_generator"], cache_dir=cfg["checkpoint_dir"] or None)

@@ -14,8 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from training.stages import STAGE_TABLE, STAGES
+
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("pretrain", "unpaired", "paired", "paired_no_adv")
 
 _WORKER = r"""
 import json, resource, sys, time
@@ -43,20 +44,20 @@ print("RESULT " + json.dumps({{"steps_per_s": len(steady) / sum(steady), "first_
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
-    parser.add_argument("--backbone", default="efficient_isp")
+    parser.add_argument("--backbone", default="efficient_isp")  # the one with a published pretrained generator
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--patch", type=int, default=64, help="output patch size")
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--vit", default="vit_base_patch16_224", help="timm ViT of the color discriminator")
+    parser.add_argument("--vit", help="timm ViT of the color discriminator (default: config.py's vit_model)")
     parser.add_argument("--data-root", default="", help="Fujifilm-layout dataset (default: a fresh synthetic one)")
     return parser.parse_args(argv)
 
 
 def bench_stage(stage: str, args, data_root: Path, out_dir: Path) -> dict:
+    published = STAGE_TABLE[stage].starts_from_pretrain and args.backbone == "efficient_isp"
     argv = ["--set", f"data_root={data_root}", f"out_dir={out_dir}", f"run_name={stage}", f"stage={stage}",
-            f"backbone={args.backbone}", "allow_random_backbones=True", f"vit_model={args.vit}",
-            "pretrained_generator=" + ("" if stage == "pretrain" else "efficient_isp_demosaic_pretrain"
-                                       if args.backbone == "efficient_isp" else ""),
+            f"backbone={args.backbone}", "allow_random_backbones=True", *([f"vit_model={args.vit}"] * bool(args.vit)),
+            "pretrained_generator=" + ("efficient_isp_demosaic_pretrain" if published else ""),
             f"batch_size={args.batch}", f"patch_size={args.patch}", f"pretrain_steps={args.steps}",
             f"max_steps={args.steps}", "num_workers=0", f"save_every={args.steps}", "sample_every=100000",
             "cache_dir=" + str(out_dir / "cache")]
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
             data_root = make_synthetic_dataset(tmp / "fujifilm", "fujifilm", counts={"train": 16, "val": 2, "test": 2},
                                                size=max(args.patch, 64), seed=0)
         print(f"fit.py stages on CPU: backbone {args.backbone}, batch {args.batch}, patch {args.patch}x{args.patch}, "
-              f"{args.steps} steps, random backbones, ViT {args.vit}")
+              f"{args.steps} steps, random backbones, ViT {args.vit or 'of config.py'}")
         print(f"{'stage':<15}{'steps/s':>10}{'s/step':>10}{'first step s':>14}{'peak RSS MiB':>14}")
         for stage in args.stages:
             r = bench_stage(stage, args, data_root, tmp / "runs")

@@ -226,11 +226,13 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=1, help="timed steps per schedule (best is reported)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (>= 1: the identity check)")
     parser.add_argument("--generator", default="efficient_isp")
-    parser.add_argument("--vit", default="vit_base_patch16_224", help="timm ViT name (random weights)")
+    parser.add_argument("--vit", help="timm ViT name, random weights (default: config.py's vit_model)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--child", choices=SCHEDULES, help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.vit = args.vit or load_config(REPO / "config.py")["vit_model"]
+    return args
 
 
 def check_identical_training(work: Path, results: dict, tolerance: float = 1e-4) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from common import atomic_write
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
@@ -110,9 +112,8 @@ def main(argv=None) -> int:
         result = run_script(name, args.full, args.timeout)
         tqdm.write(f"{name}: {'ok' if result['status'] == 0 else 'FAILED'} in {result['seconds']:.0f} s")
         results.append(result)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(render(results, machine))
-    tmp.replace(args.out)
+    with atomic_write(args.out, "w") as handle:
+        handle.write(render(results, machine))
     print(f"wrote {args.out}")
     return 0 if all(r["status"] == 0 for r in results) else 1
 

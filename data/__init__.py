@@ -1,6 +1,6 @@
 """Data package: readers for the ZRR, Fujifilm UltraISP and NTIRE 2026 layouts and camera RAW files, packing, demosaiced references with a
 disk cache, the embedded synthetic dataset, dataset checks and split lists. Nothing runs at import time."""
-from .cache import cache_entry_path, cached_reference, dataset_reference, is_cached
+from .cache import cache_entry_path, cached_reference, dataset_reference
 from .demosaic import demosaic_reference, demosaic_settings
 from .errors import BadInputError
 from .packing import mosaic_rggb, normalise_packed, pack_bayer, rmfa_split, unpack_bayer
@@ -18,7 +18,7 @@ from .split import make_split, write_split_lists
 __all__ = [
     "BadInputError", "DATASET_PRESETS", "DatasetPreset", "get_preset", "read_raw", "read_rgb", "write_raw",
     "write_rgb", "pack_bayer", "normalise_packed", "rmfa_split", "mosaic_rggb", "demosaic_reference",
-    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "is_cached", "ISPDataset",
+    "demosaic_settings", "cached_reference", "dataset_reference", "cache_entry_path", "ISPDataset",
     "generator_input",
     "make_synthetic_dataset", "check_dataset", "make_split", "read_index_list", "select_listed",
     "write_split_lists",

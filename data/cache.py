@@ -1,17 +1,17 @@
 """Disk cache of demosaiced references, keyed by file identity (path, size, mtime) and a hash of the settings.
 
 A changed file or a changed setting gives a different key, so stale data is never reused. Writes are atomic
-(temp file + os.replace), so a crash or a parallel writer never leaves a half-written entry behind.
+(common.atomic_write), so a crash or a parallel writer never leaves a half-written entry behind.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from common import atomic_write
 
 from .demosaic import demosaic_reference, demosaic_settings
 from .raw_io import read_raw
@@ -45,17 +45,10 @@ def _load(entry: Path):
         return None  # unreadable entry (e.g. disk trouble): recompute and overwrite
 
 
-def _save_atomic(entry: Path, array: np.ndarray) -> None:
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, entry)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def save_array(entry: Path, array: np.ndarray) -> None:
+    """np.save through common.atomic_write: a reader sees the whole entry or none."""
+    with atomic_write(entry) as handle:
+        np.save(handle, array, allow_pickle=False)
 
 
 def cached_reference(raw_path, cache_dir=None, raw=None, **demosaic_kwargs) -> np.ndarray:
@@ -72,12 +65,8 @@ def cached_reference(raw_path, cache_dir=None, raw=None, **demosaic_kwargs) -> n
     mosaic = read_raw(raw_path) if raw is None else raw
     reference = demosaic_reference(mosaic, **demosaic_kwargs)
     if entry is not None:
-        _save_atomic(entry, reference)
+        save_array(entry, reference)
     return reference
-
-
-def is_cached(raw_path, cache_dir, **demosaic_kwargs) -> bool:
-    return cache_entry_path(cache_dir, raw_path, demosaic_settings(**demosaic_kwargs)).is_file()
 
 
 def dataset_reference(raw_path, cache_dir, method, white_level, demosaic_kwargs=None, raw=None) -> np.ndarray:

@@ -61,7 +61,25 @@ def _to_chw(rgb: np.ndarray) -> torch.Tensor:
 
 
 class ISPDataset(Dataset):
-    """One split of a ZRR- or Fujifilm-layout dataset; see INTERFACES.md for the sample dict."""
+    """One split of a ZRR-, Fujifilm- or NTIRE-layout dataset (or ingested camera patches).
+
+    dataset[i] is a dict (the sample contract every consumer relies on); (H, W) is the RAW mosaic's size:
+      "raw"        always. float32 tensor, input_kind "packed4": (4, H/2, W/2), each channel
+                   (x - black) / (white - black) in the preset's packed_sites order, not clipped (values under
+                   the black level stay slightly negative, as the release's); "split3" (RMFA-Net): (3, H, W),
+                   max(x - black, 0) / white at each site's own colour plane, 1.0 elsewhere. Camera patches
+                   (per_file_levels presets) use their own per-site levels from manifest.json.
+      "name"       always. str, the RAW file's stem (what index lists and CSVs name).
+      "target"     when the split has target images (required unless require_targets=False). float32 tensor
+                   (3, H, W), RGB in [0, 1], resized to (H, W) with target_resize. paired=True: the image of
+                   the same stem (size checked first); paired=False: item i of the target pool shuffled once
+                   with `seed`, independently of the inputs (only listed stems when `indices` is set).
+      "reference"  when reference is a demosaic method. float32 tensor (3, H, W) in [0, 1], the demosaiced
+                   reference of data.demosaic (SPEC section 1), read from / written to cache_dir when set.
+      "cached_features"  only through data.feature_cache.CachedFeatures: name -> float32 tensor, the stored
+                   frozen features of this sample's image (the shape its extractor gives for one image).
+    A DataLoader batch stacks the tensors (batch first) and lists the names.
+    """
 
     def __init__(self, root, preset="fujifilm", split="train", input_kind="packed4", paired=True,
                  reference=None, cache_dir=None, target_resize="bilinear", skip_bad=False, seed=0,

@@ -7,7 +7,7 @@ reference side are the same at every step. A FeatureStore keeps one .npy per (im
 - the image key is a hash of the exact image array the features were computed from (bytes, shape and
   dtype), so a changed file or a changed preprocessing (resize, demosaic, scaling) never reuses stale
   features: the key simply misses.
-Entries are written atomically (data/cache.py's writer) and read with np.load(mmap_mode="r").
+Entries are written atomically (common.atomic_write) and read with np.load(mmap_mode="r").
 """
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import _save_atomic, file_identity, settings_hash
+from common import atomic_write
+
+from .cache import file_identity, save_array, settings_hash
 from .errors import BadInputError
 
 STORAGE_DTYPES = ("float32", "float16")
@@ -50,7 +52,7 @@ class FeatureStore:
 
     def save(self, source_path, image, features: torch.Tensor) -> None:
         array = features.detach().cpu().float().numpy().astype(self.dtype)
-        _save_atomic(self.entry(source_path, image), array)
+        save_array(self.entry(source_path, image), array)
 
     def load(self, source_path, image) -> torch.Tensor:
         """float32 features (converted from the storage dtype)."""
@@ -71,8 +73,8 @@ class FeatureStore:
         return self.marker(source_paths).is_file()
 
     def mark_complete(self, source_paths) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.marker(source_paths).write_text(json.dumps({"files": len(set(map(str, source_paths)))}))
+        with atomic_write(self.marker(source_paths), "w") as handle:
+            json.dump({"files": len(set(map(str, source_paths)))}, handle)
 
 
 class CachedFeatures(Dataset):

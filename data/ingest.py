@@ -8,11 +8,11 @@ tile with them). Photos (JPEG/PNG) are cut into tiles of the generator's output 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from common import atomic_write
 
 from .camera import CAMERA_RAW_EXTS, MANIFEST_NAME, read_camera_raw
 from .errors import BadInputError
@@ -73,10 +73,8 @@ def ingest_photo_file(path, out_dir, patch: int, stride: int, rel_dir: str) -> d
 def write_manifest(root, manifest: dict) -> Path:
     """<root>/manifest.json, atomically."""
     path = Path(root) / MANIFEST_NAME
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".manifest.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
+    with atomic_write(path, "w") as handle:
         json.dump(manifest, handle, indent=1, sort_keys=True)
-    os.replace(tmp, path)
     return path
 
 

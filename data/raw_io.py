@@ -1,12 +1,12 @@
 """Reading and writing RAW mosaics (16-bit single-channel PNG) and RGB targets (8-bit PNG/JPG)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from common import atomic_write
 
 from .errors import BadInputError
 
@@ -69,19 +69,6 @@ def image_size(path) -> tuple:
     return tuple(_decode(path).shape[:2])
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_raw(path, raw: np.ndarray) -> None:
     """Write a uint16 (H, W) mosaic as a 16-bit single-channel PNG (atomically)."""
     if raw.dtype != np.uint16 or raw.ndim != 2:
@@ -89,7 +76,8 @@ def write_raw(path, raw: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", raw)
     if not ok:
         raise BadInputError(f"{path}: PNG encoding failed")
-    _atomic_write_bytes(Path(path), encoded.tobytes())
+    with atomic_write(path) as handle:
+        handle.write(encoded.tobytes())
 
 
 def write_rgb(path, rgb: np.ndarray, jpeg_quality: int = 95) -> None:
@@ -102,7 +90,8 @@ def write_rgb(path, rgb: np.ndarray, jpeg_quality: int = 95) -> None:
     ok, encoded = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
     if not ok:
         raise BadInputError(f"{path}: encoding as {ext} failed")
-    _atomic_write_bytes(path, encoded.tobytes())
+    with atomic_write(path) as handle:
+        handle.write(encoded.tobytes())
 
 
 def raw_file_problem(path):

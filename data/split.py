@@ -1,11 +1,11 @@
 """Reproducible validation/test lists carved from the train split (the paper: 1,024 + 1,024 images)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from common import atomic_write
 
 from .errors import BadInputError
 from .layout import sort_stems
@@ -36,11 +36,9 @@ def write_split_lists(out_dir, split: dict, header: str = "") -> dict:
     written = {}
     for name, stems in split.items():
         path = out_dir / f"{name}.txt"
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
+        with atomic_write(path, "w") as handle:
             if header:
                 handle.write(f"# {name}: {header}\n")
             handle.write("".join(f"{s}\n" for s in stems))
-        os.replace(tmp, path)
         written[name] = path
     return written

@@ -16,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common import atomic_write
+
 from .errors import BadInputError
 from .packing import mosaic_rggb
 from .presets import get_preset
@@ -229,7 +231,8 @@ def make_synthetic_dataset(root, layout="fujifilm", counts=None, size=None, seed
         write_raw(root / split / preset.raw_dir / f"{index}{preset.raw_ext}", raw)
         write_rgb(root / split / preset.target_dir / f"{index}{preset.target_ext}", target)
         manifest["samples"][f"{split}/{index}"] = info
-    (root / "synthetic.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    with atomic_write(root / "synthetic.json", "w") as handle:
+        json.dump(manifest, handle, indent=1, sort_keys=True)
     return root
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common import atomic_write
+
+from .cache import save_array
 from .packing import pack_bayer
 from .presets import get_preset
 from .raw_io import write_rgb
@@ -24,11 +27,6 @@ DEFAULT_NTIRE_COUNTS = {"train": 192, "val": 32, "test": 32}
 DEFAULT_NTIRE_SIZE = 256  # RAW mosaic side; the .npy is half of it, the JPEG targets the whole of it
 NTIRE_SEED_CODE = 2  # keeps the random streams apart from the fujifilm (0) and zrr (1) layouts
 JPEG_QUALITY = 95
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, array, allow_pickle=False)
 
 
 def make_synthetic_ntire(root, counts=None, size=None, seed=0, progress=False) -> Path:
@@ -51,7 +49,7 @@ def make_synthetic_ntire(root, counts=None, size=None, seed=0, progress=False) -
         rng = np.random.default_rng([seed, NTIRE_SEED_CODE, split_code, index])
         raw, aligned, _ = _render_sample(rng, photos, names, bands[split], raw_hw, camera, max_disparity)
         packed = np.moveaxis(pack_bayer(raw, preset.packed_sites), 0, -1)
-        _save_npy(root / split / preset.raw_dir / f"{index}.npy", np.ascontiguousarray(packed))
+        save_array(root / split / preset.raw_dir / f"{index}.npy", np.ascontiguousarray(packed))
         if split == "train":  # a photo of another crop: targets are unrelated to the RAW files
             other = np.random.default_rng([seed, NTIRE_SEED_CODE, split_code, index, 1])
             _, photo, _ = _render_sample(other, photos, names, bands[split], raw_hw, camera, max_disparity)
@@ -59,5 +57,6 @@ def make_synthetic_ntire(root, counts=None, size=None, seed=0, progress=False) -
         else:
             write_rgb(root / split / preset.gt_dir / f"{index}.jpg", aligned, jpeg_quality=JPEG_QUALITY)
     manifest = {"layout": preset.name, "seed": seed, "raw_size": list(raw_hw), "counts": counts}
-    (root / "synthetic.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    with atomic_write(root / "synthetic.json", "w") as handle:
+        json.dump(manifest, handle, indent=1, sort_keys=True)
     return root

@@ -5,7 +5,7 @@ Evaluation metrics live in evaluation/; the LPIPS network the metric scores with
 from .adversarial import (discriminator_step_loss, gradient_penalty, relativistic_d_loss,
                           relativistic_g_loss)
 from .alexnet import TextureFeatures, build_texture_features
-from .dla import apply_dla_gradients, dla_backward, dla_gradients, global_grad_norm
+from .dla import dla_gradients
 from .paired import build_dists, build_lpips_alexnet, build_lpips_plus
 from .pixel import (color_loss, dped_blur_kernel, gaussian_blur, grayscale3, mse_loss, rgb_to_lab_l,
                     rgb_to_lab_l3, tv_loss)

@@ -8,7 +8,7 @@ Cost: exactly one torch.autograd.grad per term over the generator parameters; th
 combined directly, so there is no backward of the total and no extra pass for logging (the norms come
 from the same pass).
 """
-from typing import Callable, Dict, List, Optional, Sequence, Tuple  # noqa: F401
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
@@ -73,22 +73,3 @@ def _to_floats(values: Dict[str, torch.Tensor]) -> Dict[str, float]:
     # One device sync for all terms rather than one per term.
     stacked = torch.stack(list(values.values())).detach().cpu().tolist()
     return dict(zip(values.keys(), stacked))
-
-
-def apply_dla_gradients(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
-    """Write (or accumulate into) p.grad, ready for optimizer.step()."""
-    for p, g in zip(params, grads):
-        if p.grad is None:
-            p.grad = g.detach().clone()
-        else:
-            p.grad.add_(g)
-
-
-def dla_backward(terms: Dict[str, torch.Tensor], params: Sequence[torch.Tensor],
-                 lambdas: Optional[Dict[str, float]] = None, eps: float = 1e-8,
-                 grad_reduce: Optional[GradReduce] = None) -> Tuple[Dict[str, float], Dict[str, float]]:
-    """dla_gradients + apply_dla_gradients; returns (scales, norms) for logging."""
-    params = list(params)
-    grads, scales, norms, _ = dla_gradients(terms, params, lambdas, eps, grad_reduce)
-    apply_dla_gradients(params, grads)
-    return scales, norms

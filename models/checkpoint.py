@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common import strip_module_prefix
+
 from .registry import GENERATORS, build_generator
 
 
@@ -38,10 +40,7 @@ def extract_state_dict(obj: object, path: Path) -> dict:
     if bad:
         raise CheckpointError(f"{path}: expected a state_dict (name -> tensor), found non-tensor entries "
                               f"{bad[:5]} (keys {list(obj)[:5]})")
-    state = dict(obj)
-    if all(k.startswith("module.") for k in state):  # saved from DistributedDataParallel
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
+    return strip_module_prefix(obj)  # saved from DistributedDataParallel
 
 
 def read_state_dict(path, map_location="cpu") -> dict:

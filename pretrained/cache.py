@@ -1,4 +1,5 @@
-"""Fetch one published file into a cache folder: download with a progress bar, sha256 check, atomic rename.
+"""Fetch one published file into a cache folder: download with a progress bar, sha256 check, atomic rename
+(common.atomic_write).
 
 Written for any verified file (generator checkpoints now; backbone weight files can use it too). The
 bytes go to a hidden temp file beside the destination and are renamed into place only after the
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
+
+from common import atomic_write
 
 CHUNK_BYTES = 1 << 16
 
@@ -53,20 +55,10 @@ def fetch_verified(url: str, sha256: str, dest: os.PathLike, timeout: float = 30
                    progress: bool = True) -> Path:
     """Download url to dest (parents created) if its sha256 equals `sha256`; returns dest.
     Raises DownloadError or ChecksumError and then leaves no file behind."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as handle:
-            _stream(url, handle, digest, timeout, progress)
-            handle.flush()
-            os.fsync(handle.fileno())
+    digest = hashlib.sha256()
+    with atomic_write(dest) as handle:  # raising inside the block discards the temp file
+        _stream(url, handle, digest, timeout, progress)
         if digest.hexdigest() != sha256.lower():
             raise ChecksumError(f"{url}: sha256 {digest.hexdigest()} is not the published {sha256}; "
                                 f"the download was discarded (corrupted or replaced file)")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+    return Path(dest)

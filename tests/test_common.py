@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from common import atomic_write, strip_module_prefix
+from common import atomic_path, atomic_write, strip_module_prefix
 
 
 def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
@@ -26,6 +26,21 @@ def test_atomic_write_binary_with_torch_save(tmp_path):
     with pytest.raises(ValueError):
         with atomic_write(target, "a"):
             pass
+
+
+def test_atomic_path_for_name_only_writers(tmp_path):
+    target = tmp_path / "model.onnx"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        tmp.write_bytes(b"graph")
+        assert not target.exists()  # invisible until the block ends
+    assert target.read_bytes() == b"graph"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("exporter failed")
+    assert target.read_bytes() == b"graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
 def test_strip_module_prefix():

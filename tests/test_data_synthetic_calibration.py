@@ -3,11 +3,13 @@
 The published checkpoints were trained on real camera RAW, so they act as a measuring instrument for the RAW
 statistics (exposure, black level, white balance, colour matrix). A badly calibrated synthetic RAW gives a few dB.
 """
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from data import ISPDataset, make_synthetic_dataset
+from data.raw_io import read_raw
 from data.synthetic import INVERSE_ISP
 from evaluation import psnr
 from models import load_generator
@@ -15,10 +17,34 @@ from models import load_generator
 FUJIFILM_EFFICIENT = "Fujifilm/Efficient_ISP_paired_step_37580.pth"
 ZRR_EFFICIENT = "ZRR/Efficient_ISP_paired_step_195100.pth"
 DEMOSAIC_PRETRAIN = "Efficient_ISP_demosaic_pretrain_step_20000.pth"
-# Measured on this 4-image, 128 px test split: Fujifilm 17.5 dB, ZRR 23.8 dB (all-black input: 5.4 / 12.8 dB;
-# 32 test images at full size, Fujifilm 256 px and ZRR 448 px with same-size targets: 19.6 / 23.4 dB; before
-# ZRR targets had the RAW's size: 23.6 dB here, 22.5 dB at 224 px). Thresholds sit a few dB below.
-FUJIFILM_MIN_PSNR, ZRR_MIN_PSNR = 15.0, 20.5
+# The bar is a classical pipeline written out below (exposure-invariant: gray world and a percentile stretch),
+# which a learned ISP beats by several dB on real camera RAW; the published nets must beat it by 3 dB here too.
+# Measured on this 4-image, 128 px split: Fujifilm 17.5 dB vs classical 12.0 dB, ZRR 23.8 vs 13.3 dB.
+MARGIN_OVER_CLASSICAL_DB = 3.0
+
+
+def _psnr_np(output: np.ndarray, target: np.ndarray) -> float:
+    return float(10.0 * np.log10(1.0 / np.mean((output - target) ** 2)))
+
+
+def _classical_isp(mosaic: np.ndarray, black, white) -> np.ndarray:
+    """RGGB counts -> RGB in [0, 1]: mean black subtracted, half-size R / mean G / B planes upsampled
+    bilinearly, gray-world white balance, 99th-percentile stretch, gamma 1/2.2."""
+    m = np.clip((mosaic - np.mean(black)) / (white - np.mean(black)), 0.0, None)
+    rgb = np.stack([m[0::2, 0::2], (m[0::2, 1::2] + m[1::2, 0::2]) / 2, m[1::2, 1::2]], axis=-1)
+    rgb = cv2.resize(rgb, (m.shape[1], m.shape[0]), interpolation=cv2.INTER_LINEAR)
+    rgb = rgb * (rgb[..., 1].mean() / rgb.reshape(-1, 3).mean(axis=0))
+    return np.clip(rgb / np.percentile(rgb, 99), 0.0, 1.0) ** (1 / 2.2)
+
+
+def _classical_psnr(dataset) -> float:
+    scores = []
+    for index in range(len(dataset)):
+        mosaic = read_raw(dataset.raw_paths[index]).astype(np.float64)
+        target = dataset[index]["target"].numpy().transpose(1, 2, 0).astype(np.float64)
+        output = _classical_isp(mosaic, dataset.preset.black_level, dataset.preset.white_level)
+        scores.append(_psnr_np(output, target))
+    return float(np.mean(scores))
 
 
 def _psnr_of(generator, dataset, input_scale=1.0, blank=False) -> float:
@@ -40,14 +66,13 @@ def calibration_roots(tmp_path_factory):
     return {"fujifilm": fujifilm, "zrr": zrr}
 
 
-@pytest.mark.parametrize("layout, checkpoint, min_psnr", [("fujifilm", FUJIFILM_EFFICIENT, FUJIFILM_MIN_PSNR),
-                                                          ("zrr", ZRR_EFFICIENT, ZRR_MIN_PSNR)])
+@pytest.mark.parametrize("layout, checkpoint", [("fujifilm", FUJIFILM_EFFICIENT), ("zrr", ZRR_EFFICIENT)])
 def test_published_efficient_isp_renders_synthetic_raw_close_to_target(calibration_roots, reference_checkpoints,
-                                                                       layout, checkpoint, min_psnr):
+                                                                       layout, checkpoint):
     generator = load_generator(reference_checkpoints / checkpoint, "efficient_isp").eval()
     dataset = ISPDataset(calibration_roots[layout], layout, "test", input_kind="packed4")
     calibrated = _psnr_of(generator, dataset)
-    assert calibrated > min_psnr
+    assert calibrated > _classical_psnr(dataset) + MARGIN_OVER_CLASSICAL_DB
     # Far above garbage input, and above the same RAW two stops off in either direction (exposure matters).
     assert calibrated > _psnr_of(generator, dataset, blank=True) + 8.0
     assert calibrated > _psnr_of(generator, dataset, input_scale=0.25) + 3.0

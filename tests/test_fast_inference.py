@@ -6,6 +6,14 @@ from torch import nn
 from models import build_generator
 from tools.fast_inference import FusedThreeConvISP, StripRunner, conv_halo, fused_kernel_available
 
+# The claim (README, runtime/fused_efficient_isp.py): the fused output is eager's up to float32 round-off,
+# at most 16 rounding steps (eps) of the output's scale; measured 1.9e-7 at Full HD with default init.
+ROUNDOFF_STEPS = 16
+
+
+def _roundoff_bound(ref: torch.Tensor) -> float:
+    return ROUNDOFF_STEPS * torch.finfo(torch.float32).eps * ref.abs().max().item()
+
 
 def _net(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
@@ -50,10 +58,10 @@ def test_fused_kernel_equals_eager(shape, band_rows):
     ref = _eager(net, x)
     out = fused(x)
     assert out.shape == ref.shape
-    assert (out - ref).abs().max().item() < 1e-4
+    assert (out - ref).abs().max().item() <= _roundoff_bound(ref)
     buffer = torch.full_like(ref, float("nan"))
     assert fused(x, out=buffer) is not None
-    assert (buffer - ref).abs().max().item() < 1e-4  # every output element written, none left NaN
+    assert (buffer - ref).abs().max().item() <= _roundoff_bound(ref)  # every output element written, none NaN
 
 
 @pytest.mark.skipif(not fused_kernel_available(), reason="fused kernel needs an AVX2+FMA x86 CPU")
@@ -80,9 +88,9 @@ def test_fused_winograd_matches_direct_and_eager_on_odd_sizes(shape, band_rows, 
     ref = _eager(net, x)
     wino = FusedThreeConvISP(net, band_rows=band_rows, winograd=True, winograd_tile=tile)(x)
     direct = FusedThreeConvISP(net, band_rows=band_rows, winograd=False)(x)
-    assert (wino - ref).abs().max().item() < 1e-4
-    assert (direct - ref).abs().max().item() < 1e-4
-    assert (wino - direct).abs().max().item() < 1e-4
+    assert (wino - ref).abs().max().item() <= _roundoff_bound(ref)
+    assert (direct - ref).abs().max().item() <= _roundoff_bound(ref)
+    assert (wino - direct).abs().max().item() <= 2 * _roundoff_bound(ref)
 
 
 @pytest.mark.skipif(not fused_kernel_available(), reason="fused kernel needs an AVX2+FMA x86 CPU")
@@ -97,5 +105,5 @@ def test_fused_winograd_photo_like_input(tile):
     ref = _eager(net, x)
     out = FusedThreeConvISP(net, winograd=True, winograd_tile=tile)(x)
     assert out.shape == ref.shape == (1, 3, 90, 140)
-    assert (out - ref).abs().max().item() < 1e-4
+    assert (out - ref).abs().max().item() <= _roundoff_bound(ref)
     assert ref.std().item() > 1e-3

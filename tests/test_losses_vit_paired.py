@@ -134,13 +134,50 @@ def test_dists_loads_trunk_and_alpha_beta(tmp_path):
     torch.testing.assert_close(loss.net.alpha.data, alpha)
     torch.testing.assert_close(loss.net.stage5[-2].weight, vgg16[28].weight)  # conv5_3
     x, y = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
-    per_image = loss.net(x, y)
-    assert loss(x, y).item() == pytest.approx(per_image.mean().item(), rel=1e-6) and per_image.shape[0] == 2
+    expected = _dists_reference(vgg16, alpha, beta, x, y)  # DISTS written out (Ding et al. 2020)
+    assert loss(x, y).item() == pytest.approx(expected.mean().item(), rel=1e-4) and expected.shape[0] == 2
     assert loss(x, x).item() == pytest.approx(0.0, abs=1e-5)
     torch.save({"alpha": alpha}, tmp_path / "no_beta.pth")
     with pytest.raises(WeightsMismatchError, match="alpha, beta"):
         build_dists(tmp_path / "vgg16-397923af.pth", tmp_path / "no_beta.pth")
 
+
+def _dists_reference(vgg16, alpha, beta, x, y):
+    """Per-image DISTS in float64: VGG-16 stages (ImageNet-normalised input) with max pooling replaced by
+    L2 pooling (Hann window [.5, 1, .5] outer product, stride 2, padding 1, sqrt(. + 1e-12)); the image
+    itself is stage 0. Per channel, structure S1 = (2 mx my + c) / (mx^2 + my^2 + c) and texture
+    S2 = (2 cov + c) / (vx + vy + c) over the spatial mean, c = 1e-6; weights alpha, beta divided by
+    their joint sum; score = 1 - sum(alpha S1 + beta S2)."""
+    stages = [(0, 2), (5, 7), (10, 12, 14), (17, 19, 21), (24, 26, 28)]  # torchvision conv indices
+    window = torch.tensor([0.5, 1.0, 0.5], dtype=torch.float64)
+    window = torch.outer(window, window) / torch.outer(window, window).sum()
+    mean = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float64).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float64).view(1, 3, 1, 1)
+
+    def features(image):
+        image = image.double()
+        h, out = (image - mean) / std, [image]
+        for k, convs in enumerate(stages):
+            if k:
+                c = h.shape[1]
+                h = (F.conv2d(h ** 2, window.expand(c, 1, 3, 3), stride=2, padding=1, groups=c) + 1e-12).sqrt()
+            for i in convs:
+                h = F.relu(F.conv2d(h, vgg16[i].weight.double(), vgg16[i].bias.double(), padding=1))
+            out.append(h)
+        return out
+
+    total = (alpha.sum() + beta.sum()).double()
+    a, b = torch.split(alpha.double() / total, [3, 64, 128, 256, 512, 512], 1), \
+        torch.split(beta.double() / total, [3, 64, 128, 256, 512, 512], 1)
+    score, c = 0.0, 1e-6
+    for k, (fx, fy) in enumerate(zip(features(x), features(y))):
+        mx, my = fx.mean((2, 3), keepdim=True), fy.mean((2, 3), keepdim=True)
+        vx, vy = ((fx - mx) ** 2).mean((2, 3), keepdim=True), ((fy - my) ** 2).mean((2, 3), keepdim=True)
+        cov = (fx * fy).mean((2, 3), keepdim=True) - mx * my
+        s1 = (2 * mx * my + c) / (mx ** 2 + my ** 2 + c)
+        s2 = (2 * cov + c) / (vx + vy + c)
+        score = score + (a[k] * s1 + b[k] * s2).sum((1, 2, 3))
+    return 1 - score
 
 def test_vit_layer_norm_epsilon_is_the_releases():
     """The release's Hugging Face ViT normalises with eps 1e-12 (timm's default is 1e-6): the final norm

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from common import atomic_path, atomic_write
 from models import build_generator, generator_info, load_generator
 from pretrained import resolve_checkpoint
 
@@ -160,9 +161,8 @@ def convert_tflite(module: nn.Module, sample: torch.Tensor, out_path: Path, dyna
     if dynamic:
         shapes = ({1: torch.export.Dim("height", min=2, max=8192), 2: torch.export.Dim("width", min=2, max=8192)},)
     model = _quiet_convert(lambda: litert_torch.convert(module.eval(), (sample,), dynamic_shapes=shapes))
-    tmp = out_path.with_suffix(".tmp.tflite")
-    _quiet_convert(lambda: model.export(str(tmp)))
-    tmp.replace(out_path)
+    with atomic_path(out_path) as tmp:
+        _quiet_convert(lambda: model.export(str(tmp)))
     return out_path
 
 
@@ -179,9 +179,8 @@ def mark_dynamic_output(path: Path) -> None:
         tensor.shapeSignature = np.array([1, -1, -1, int(tensor.shape[-1])], dtype=np.int32)
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    tmp = path.with_suffix(".tmp.tflite")
-    tmp.write_bytes(builder.Output())
-    tmp.replace(path)
+    with atomic_write(path) as handle:
+        handle.write(builder.Output())
 
 
 def fp16_weights(src: Path) -> Path:
@@ -229,11 +228,11 @@ def export_tflite(net: nn.Module, out_dir: Path, fixed_hw, dynamic: bool, fp16: 
 def export_onnx(net: nn.Module, out_dir: Path, tolerance: float, parity_sizes) -> list[Path]:
     c_in = 4 if net.input_kind == "packed4" else 3
     dims = {2: torch.export.Dim("height", min=2, max=8192), 3: torch.export.Dim("width", min=2, max=8192)}
-    path, tmp = out_dir / "model.onnx", out_dir / "model.tmp.onnx"
-    _quiet_convert(lambda: torch.onnx.export(net.eval(), (torch.rand(1, c_in, 64, 96),), str(tmp),
-                                             input_names=["input"], output_names=["output"],
-                                             dynamic_shapes={"x": dims}, dynamo=True, external_data=False))
-    tmp.replace(path)
+    path = out_dir / "model.onnx"
+    with atomic_path(path) as tmp:
+        _quiet_convert(lambda: torch.onnx.export(net.eval(), (torch.rand(1, c_in, 64, 96),), str(tmp),
+                                                 input_names=["input"], output_names=["output"],
+                                                 dynamic_shapes={"x": dims}, dynamo=True, external_data=False))
     check_parity(net, path, run_onnx, False, parity_sizes, tolerance)
     return [path]
 

@@ -1,35 +1,25 @@
 """Atomic checkpoint writes and the one full training-state dict used for resume."""
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import atomic_write
+from common.atomic import TEMP_SUFFIX
+
 
 def atomic_save(obj, path: str | Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename: a kill never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """torch.save through common.atomic_write: a kill never leaves a partial file."""
+    with atomic_write(path) as handle:
+        torch.save(obj, handle)
 
 
 def remove_stale_temp_files(folder: Path) -> int:
     """Temp files of a write interrupted by a kill; they were never renamed, so nothing refers to them."""
-    stale = list(Path(folder).glob(".*.tmp"))
+    stale = list(Path(folder).glob(f".*{TEMP_SUFFIX}"))
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)

@@ -13,6 +13,8 @@ import json
 import runpy
 from pathlib import Path
 
+from common import atomic_write
+
 _PLAIN_TYPES = (bool, int, float, str, tuple, list, dict, type(None))
 BASE_KEY = "base_config"  # in a config file: the file it extends (relative path); not a config key itself
 
@@ -107,4 +109,5 @@ def load_config(path: str | Path = "config.py", overrides: list[str] | None = No
 
 
 def save_config(config: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(config, indent=2, sort_keys=True, default=list) + "\n")
+    with atomic_write(path, "w") as handle:
+        handle.write(json.dumps(config, indent=2, sort_keys=True, default=list) + "\n")

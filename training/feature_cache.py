@@ -21,6 +21,7 @@ from tqdm import tqdm
 import losses
 from data.feature_cache import CachedFeatures, FeatureStore
 from training.config_loader import ConfigError
+from training.stages import content_goal
 
 
 def module_hash(module: torch.nn.Module) -> str:
@@ -33,16 +34,9 @@ def module_hash(module: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def content_goal(stage: str, cfg: dict) -> tuple[str, str]:
-    """(sample key, colour space) of the content loss's goal, as training.stages.generator_terms uses it."""
-    if stage == "unpaired":
-        return "reference", "lab_l"
-    return ("reference" if stage == "pretrain" else "target"), cfg["paired_content_space"]
-
-
 def feature_plan(kit, cfg: dict) -> dict:
     """name -> (sample key of the image it is computed from, function image batch -> feature batch)."""
-    goal, space = content_goal(kit.stage, cfg)
+    goal, space = content_goal(kit.stage, cfg["paired_content_space"])
     plan = {"content": (goal, lambda images: losses.content_features(kit.vgg, images, space))}
     if kit.texture is not None:
         plan["lin0"] = ("target", lambda images: kit.texture(images)[0])
@@ -56,7 +50,7 @@ def make_stores(kit, cfg: dict, dataset, autocast: bool) -> dict:
     """name -> (FeatureStore, sample key, source file list) for every cacheable feature of the stage.
     autocast: whether the extractors run under bf16 autocast (on CUDA with frozen_bf16)."""
     extractors = {"content": kit.vgg, "lin0": kit.texture, "lin3": kit.texture, "color": kit.color}
-    common = {"stage_space": content_goal(kit.stage, cfg), "vgg_source": cfg["vgg_source"],
+    common = {"stage_space": content_goal(kit.stage, cfg["paired_content_space"]), "vgg_source": cfg["vgg_source"],
               "vit_model": cfg["vit_model"], "vit_layer_norm_eps": cfg["vit_layer_norm_eps"],
               "normalise_features": cfg["normalise_features"],
               "bf16_autocast": autocast}

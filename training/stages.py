@@ -1,11 +1,6 @@
-"""The four training stages: which loss terms each uses, and one generator / discriminator step.
-
-Loss sets follow SPEC section 5:
-  pretrain       content(paired, vs demosaiced reference), MSE (vs reference), TV
-  unpaired       content(unpaired: LAB L vs reference), adv color, adv lin0, adv lin3, TV
-  paired         content(paired, vs target), LPIPS+, DISTS, TV, color, adv lin0, adv lin3
-  paired_no_adv  paired minus the adversarial terms
-"""
+"""The four training stages (STAGE_TABLE: what each does, declared once) and one generator /
+discriminator step. fit.py, training.feature_cache, the benches and the README's stage table read
+STAGE_TABLE; loss sets follow SPEC section 5."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,22 +10,61 @@ import torch
 import losses
 from models import build_discriminator
 
-STAGE_TERMS = {
-    "pretrain": ("content", "mse", "tv"),
-    "unpaired": ("content", "adv_color", "adv_lin0", "adv_lin3", "tv"),
-    "paired": ("content", "lpips_plus", "dists", "tv", "color", "adv_lin0", "adv_lin3"),
-    "paired_no_adv": ("content", "lpips_plus", "dists", "tv", "color"),
-}
-STAGES = tuple(STAGE_TERMS)
+
+@dataclass(frozen=True)
+class Stage:
+    """What one training stage does."""
+    name: str
+    terms: tuple[str, ...]           # its loss terms, in logging order; adv_<name> is discriminator <name>
+    goal: str                        # the sample key its content (and pixel) terms compare with
+    content_space: str | None        # colour space of the content loss; None: config key paired_content_space
+    reads_reference: bool            # the dataset computes the demosaiced reference (config key demosaic)
+    paired: bool                     # targets pixel-aligned with the inputs, else an independently shuffled pool
+    needs_targets: bool              # a split without target images is refused
+    step_budget_key: str             # config key holding its number of generator steps
+    discriminators: tuple[str, ...]  # the discriminators it trains, in build order
+    starts_from_pretrain: bool       # its generator starts from the pretrain stage's (pretrained_generator)
+
+    def __post_init__(self):
+        adversarial = {t.removeprefix("adv_") for t in self.terms if t.startswith("adv_")}
+        assert adversarial == set(self.discriminators), f"{self.name}: adv terms and discriminators differ"
 
 
-def uses_reference(stage: str) -> bool:
-    """Pretraining and unpaired training compare against the demosaiced reference."""
-    return stage in ("pretrain", "unpaired")
+STAGE_TABLE = {stage.name: stage for stage in (
+    Stage("pretrain", ("content", "mse", "tv"), goal="reference", content_space=None, reads_reference=True,
+          paired=True, needs_targets=False, step_budget_key="pretrain_steps", discriminators=(),
+          starts_from_pretrain=False),
+    Stage("unpaired", ("content", "adv_color", "adv_lin0", "adv_lin3", "tv"), goal="reference",
+          content_space="lab_l", reads_reference=True, paired=False, needs_targets=True,
+          step_budget_key="max_steps", discriminators=("lin0", "lin3", "color"), starts_from_pretrain=True),
+    Stage("paired", ("content", "lpips_plus", "dists", "tv", "color", "adv_lin0", "adv_lin3"), goal="target",
+          content_space=None, reads_reference=False, paired=True, needs_targets=True,
+          step_budget_key="max_steps", discriminators=("lin0", "lin3"), starts_from_pretrain=True),
+    Stage("paired_no_adv", ("content", "lpips_plus", "dists", "tv", "color"), goal="target", content_space=None,
+          reads_reference=False, paired=True, needs_targets=True, step_budget_key="max_steps",
+          discriminators=(), starts_from_pretrain=True),
+)}
+STAGES = tuple(STAGE_TABLE)
 
 
-def paired_data(stage: str) -> bool:
-    return stage in ("pretrain", "paired", "paired_no_adv")
+def content_goal(stage: str, paired_content_space: str) -> tuple[str, str]:
+    """(sample key, colour space) of the stage's content loss goal."""
+    spec = STAGE_TABLE[stage]
+    return spec.goal, spec.content_space or paired_content_space
+
+
+def stage_table_markdown() -> str:
+    """The README's stage table, written from STAGE_TABLE (tests/test_stages.py keeps the README in step)."""
+    rows = ["| stage | loss terms | content goal | targets | step budget | discriminators | starts from |",
+            "|---|---|---|---|---|---|---|"]
+    for s in STAGE_TABLE.values():
+        goal = "demosaiced reference" if s.goal == "reference" else "target"
+        space = s.content_space or "`paired_content_space`"
+        targets = ("paired" if s.paired else "unpaired") + ("" if s.needs_targets else ", optional")
+        start = "pretrain stage" if s.starts_from_pretrain else "random init"
+        rows.append(f"| `{s.name}` | {', '.join(s.terms)} | {goal} ({space}) | {targets} | `{s.step_budget_key}` "
+                    f"| {', '.join(s.discriminators) or '-'} | {start} |")
+    return "\n".join(rows)
 
 
 @dataclass
@@ -45,16 +79,20 @@ class LossKit:
     discriminators: dict = field(default_factory=dict)
 
     @property
+    def spec(self) -> Stage:
+        return STAGE_TABLE[self.stage]
+
+    @property
     def terms(self) -> tuple[str, ...]:
-        return STAGE_TERMS[self.stage]
+        return self.spec.terms
 
 
 def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
-    terms = STAGE_TERMS[stage]
+    terms = STAGE_TABLE[stage].terms
     random_ok = cfg["allow_random_backbones"]
     kit = LossKit(stage=stage, vgg=losses.build_vgg19_relu54(
         source=cfg["vgg_source"], weights_path=cfg["vgg_weights"] or None, allow_random=random_ok))
-    if "adv_lin0" in terms:
+    if "lin0" in STAGE_TABLE[stage].discriminators:
         kit.texture = losses.build_texture_features(
             weights_path=cfg["alexnet_weights"] or None, allow_random=random_ok,
             normalise=cfg["normalise_features"])
@@ -66,7 +104,7 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
                 "texture", in_channels=fmap.shape[1], feature_size=fmap.shape[-1],
                 train_first_linear=cfg["train_first_linear"],
                 first_linear_requires_grad=cfg["emulate_first_linear_residue"])
-    if "adv_color" in terms:
+    if "color" in STAGE_TABLE[stage].discriminators:
         kit.color = losses.build_color_features(
             model_name=cfg["vit_model"], weights_path=cfg["vit_weights"] or None,
             allow_random=random_ok, normalise=cfg["normalise_features"],
@@ -116,20 +154,19 @@ def content_term(kit: LossKit, fake: torch.Tensor, goal: torch.Tensor, space: st
     return losses.content_loss(kit.vgg, fake, goal, space=space)
 
 
-def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, cfg: dict):
+def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_content_space: str):
     """Every loss term of the stage, plus the feature maps the discriminator step reuses."""
-    terms, cached = {}, batch.get("cached_features", {})
-    if kit.stage == "pretrain":
-        goal = batch["reference"]
-        terms["content"] = content_term(kit, fake, goal, cfg["paired_content_space"], cached)
+    terms, cached, wanted = {}, batch.get("cached_features", {}), kit.terms
+    goal_key, space = content_goal(kit.stage, paired_content_space)
+    goal = batch[goal_key]
+    terms["content"] = content_term(kit, fake, goal, space, cached)
+    if "mse" in wanted:
         terms["mse"] = losses.mse_loss(fake, goal)
-    elif kit.stage == "unpaired":
-        terms["content"] = content_term(kit, fake, batch["reference"], "lab_l", cached)
-    else:
-        goal = batch["target"]
-        terms["content"] = content_term(kit, fake, goal, cfg["paired_content_space"], cached)
+    if "lpips_plus" in wanted:
         terms["lpips_plus"] = kit.lpips_plus(fake, goal)
+    if "dists" in wanted:
         terms["dists"] = kit.dists(fake, goal)
+    if "color" in wanted:
         terms["color"] = losses.color_loss(fake, goal)
     terms["tv"] = losses.tv_loss(fake)
 
@@ -155,18 +192,19 @@ def residue_parameters(disc: torch.nn.Module) -> list:
     return [fc1.weight, fc1.bias]
 
 
-def generator_gradients(terms: dict, params: list, cfg: dict, grad_reduce, residue_inputs: dict | None = None):
+def generator_gradients(terms: dict, params: list, grad_reduce, residue_inputs: dict, *, lambdas: dict,
+                        dla: bool, dla_eps: float):
     """DLA (or a plain weighted sum) -> one gradient per parameter, with per-term scales and norms.
 
     residue_inputs: term -> residue parameters; their gradients come from the same pass, weighted as
     the release's backward passes add them: (1 + 2 s_i lambda_i) under DLA (the raw term once, the
     scaled term twice), lambda_i for a plain weighted sum (one backward of the total).
+    lambdas: per-term weights (a missing term weighs 1); dla=False: a plain weighted sum (dla_eps unused).
     Returns (grads, scales, norms, residue increments term -> list aligned with residue_inputs[term])."""
-    lambdas = {k: float(cfg["lambdas"].get(k, 1.0)) for k in terms}
-    residue_inputs = residue_inputs or {}
-    if cfg["dla"]:
+    lambdas = {k: float(lambdas.get(k, 1.0)) for k in terms}
+    if dla:
         grads, scales, norms, extra = losses.dla_gradients(
-            terms, params, lambdas=lambdas, eps=cfg["dla_eps"], grad_reduce=grad_reduce,
+            terms, params, lambdas=lambdas, eps=dla_eps, grad_reduce=grad_reduce,
             extra_inputs=residue_inputs)
         factors = {k: 1.0 + 2.0 * scales[k] * lambdas[k] for k in extra}
         return grads, scales, norms, {k: [g * factors[k] for g in extra[k]] for k in extra}
@@ -197,8 +235,8 @@ def is_discriminator_step(step: int, d_every: int) -> bool:
     return (step - 1) % d_every == 0
 
 
-def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, cfg: dict,
-                       reduce_module_grads) -> tuple[dict, dict]:
+def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, reduce_module_grads, *,
+                       r1_gamma: float, penalty_scale: float, d_grad_clip: float) -> tuple[dict, dict]:
     """One update of every discriminator on the same batch, fake features detached.
 
     The gradient-norm clip runs over every gradient of the discriminator, the emulated residue
@@ -207,14 +245,14 @@ def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, 
     stats, bad = {}, {}
     for name, disc in kit.discriminators.items():
         loss, parts = losses.discriminator_step_loss(
-            disc, real[name], fakes[name], gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"])
+            disc, real[name], fakes[name], gamma=r1_gamma, penalty_scale=penalty_scale)
         if not torch.isfinite(loss):
             bad[f"D_{name}"] = loss.item()
             continue
         optimizers[name].zero_grad(set_to_none=True)
         loss.backward()
         reduce_module_grads(disc)
-        torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg["d_grad_clip"])
+        torch.nn.utils.clip_grad_norm_(disc.parameters(), d_grad_clip)
         optimizers[name].step()
         stats[f"D/{name}/loss"] = loss.item()
         stats.update({f"D/{name}/{k}": float(v) for k, v in parts.items()})
