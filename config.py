@@ -16,13 +16,15 @@ device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda
 seed = 0                          # seeds weights, sampling and the unpaired target shuffle
 
 # --- data ------------------------------------------------------------------------------------------
-dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP) | zrr (Zurich RAW-to-RGB) | ntire2026 (challenge .npy) | camera (tools.data ingest)
+dataset = "fujifilm"              # fujifilm (Fujifilm UltraISP) | zrr (Zurich RAW-to-RGB) | ntire2026 (challenge .npy)
+                                  # | camera (tools.data ingest)
 zrr_normalisation = "pynet"       # ZRR input: pynet (x/1020, no black level) | fujifilm_black (release's ZRR path)
 data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point at the real dataset root
 train_split = "train"             # split folder the training pairs come from
 train_indices = ""                # index list (file stems, one per line, # comments) of the training files, inputs
                                   # and unpaired targets alike ("" = the whole train_split folder)
-demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation) | grayworld (NTIRE 2026 baseline)
+demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
+                                  # | grayworld (NTIRE 2026 baseline)
 reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)
 wb_gains = (1.6, 1.2, 1.4)        # white-balance gains of the demosaiced reference (R, G, B)
 demosaic_gamma = 2.2              # the reference is raised to 1/gamma
@@ -56,7 +58,8 @@ g_lr = 5e-4                       # generator Adam learning rate (Efficient/Robu
 g_betas = (0.5, 0.9)              # generator Adam betas (ablation: beta1 in {0.0, 0.5})
 d_lr = 1e-5                       # discriminators' Adam learning rate
 d_betas = (0.5, 0.9)              # discriminators' Adam betas
-d_every = 10                      # one discriminator update after generator steps 1, 1+d_every, ... (release phase), same batch
+d_every = 10                      # one discriminator update after generator steps 1, 1+d_every, ... (release phase),
+                                  # on the same batch
 d_grad_clip = 1.0                 # gradient-norm clip of each discriminator update
 train_first_linear = False        # release: the texture Ds' first linear layer keeps its random init; True trains it
 emulate_first_linear_residue = True  # release: that layer's never-zeroed .grad builds up and enters D's gradient clip
@@ -81,7 +84,8 @@ max_skipped_steps = 100           # with nan_policy=skip, stop after this many s
 
 # --- frozen backbones ------------------------------------------------------------------------------
 allow_random_backbones = False    # True: random VGG/AlexNet/ViT/LPIPS/DISTS weights (demo and tests only!)
-vgg_source = "matconvnet"         # matconvnet (release: imagenet-vgg-verydeep-19.mat) | torchvision (vgg19-dcbb9e9d.pth)
+vgg_source = "matconvnet"         # matconvnet (release: imagenet-vgg-verydeep-19.mat)
+                                  # | torchvision (vgg19-dcbb9e9d.pth)
 vgg_weights = ""                  # explicit path to the VGG weights ("" = standard cache location)
 alexnet_weights = ""              # explicit path to alexnet-owt-7be5be79.pth ("" = torch hub cache)
 lpips_weights = ""                # explicit path to LPIPS_v0.1_alex-df73285e.pth ("" = pyiqa cache)

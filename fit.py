@@ -31,14 +31,29 @@ from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
 from training.acceleration import configure_cuda
 from training.config_loader import ConfigError, apply_overrides, load_config, save_config
-from training.distributed import (DistInfo, average_gradients, average_param_grads, broadcast_module,
-                                  cleanup, init_distributed)
+from training.distributed import (
+    DistInfo,
+    average_gradients,
+    average_param_grads,
+    broadcast_module,
+    cleanup,
+    init_distributed,
+)
 from training.feature_cache import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
 from training.sampling import make_loader, random_crop_batch
-from training.stages import (STAGE_TABLE, STAGES, add_residues, build_loss_kit, discriminator_step,
-                             generator_gradients, generator_terms, is_discriminator_step, residue_inputs,
-                             residue_parameters)
+from training.stages import (
+    STAGE_TABLE,
+    STAGES,
+    add_residues,
+    build_loss_kit,
+    discriminator_step,
+    generator_gradients,
+    generator_terms,
+    is_discriminator_step,
+    residue_inputs,
+    residue_parameters,
+)
 
 
 def parse_args(argv=None):
@@ -101,7 +116,8 @@ class Trainer:
 
     def __init__(self, stage: str, cfg: dict, stage_dir: Path, init_weights: Path | None,
                  info: DistInfo, device: torch.device):
-        self.stage, self.cfg, self.stage_dir, self.info, self.device = stage, dict(cfg, stage=stage), stage_dir, info, device
+        self.stage, self.cfg, self.stage_dir = stage, dict(cfg, stage=stage), stage_dir
+        self.info, self.device = info, device
         self.total = cfg[STAGE_TABLE[stage].step_budget_key]
         torch.manual_seed(cfg["seed"])  # same random init (and random backbones) on every rank
         self.generator = (build_generator(cfg["backbone"]) if init_weights is None

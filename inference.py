@@ -28,9 +28,24 @@ from tqdm import tqdm
 from cli import report_bad_inputs
 from data import DATASET_PRESETS
 from data.presets import ZRR_NORMALISATIONS
-from evaluation import (METRIC_NAMES, NON_METRIC_COLUMNS, QUANTIZE_MODES, SWEEP_SPLIT, already_scored, by_step,
-                        checkpoint_step, checkpoint_table, csv_path_for, evaluate_model, read_run_config,
-                        record_failure, run_checkpoints, select_by_remainder, sweep_summary, write_csv)
+from evaluation import (
+    METRIC_NAMES,
+    NON_METRIC_COLUMNS,
+    QUANTIZE_MODES,
+    SWEEP_SPLIT,
+    already_scored,
+    by_step,
+    checkpoint_step,
+    checkpoint_table,
+    csv_path_for,
+    evaluate_model,
+    read_run_config,
+    record_failure,
+    run_checkpoints,
+    select_by_remainder,
+    sweep_summary,
+    write_csv,
+)
 from runtime import RUNTIMES, select_runtime
 from wiring import build_lpips_metric, dataset_preset, load_split
 

@@ -19,7 +19,7 @@ def build_lpips_metric(lpips_path=None, alexnet_path=None, device="cpu") -> LPIP
     try:
         net = build_lpips_alexnet(alexnet_path, lpips_path)
     except MissingWeightsError as err:
-        warnings.warn(f"LPIPS weights not found, the lpips column is omitted: {err}")
+        warnings.warn(f"LPIPS weights not found, the lpips column is omitted: {err}", stacklevel=2)
         return None
     return LPIPSMetric(net).to(device)
 

@@ -3,7 +3,8 @@
 Each backbone (random weights: latency does not depend on their values) is exported with tools.export
 (parity-checked), then timed at Full HD: packed input 1x4x544x960 (NHWC 1x544x960x4 for LiteRT),
 RMFA-Net 1x3x1088x1920; Efficient ISP also through the fused AVX2 kernel (tools/fast_inference.py).
-Every runtime's max |difference| from the eager output is printed next to its time. Needs requirements-export.txt. Goal: Efficient ISP <= 20 ms in the fastest runtime.
+Every runtime's max |difference| from the eager output is printed next to its time. Needs requirements-export.txt.
+Goal: Efficient ISP <= 20 ms in the fastest runtime.
 """
 import argparse
 import os

@@ -63,7 +63,7 @@ def bench_stage(stage: str, args, data_root: Path, out_dir: Path) -> dict:
             "cache_dir=" + str(out_dir / "cache")]
     code = _WORKER.format(repo=str(REPO), argv=argv)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    lines = [l for l in result.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     if result.returncode or not lines:
         raise RuntimeError(f"stage {stage} failed:\n{result.stderr[-2000:]}")
     return json.loads(lines[-1][len("RESULT "):])

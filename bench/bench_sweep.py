@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def make_run(root: Path, n_checkpoints: int, images: int, size: int) -> Path:
     import torch
+
     from data import make_synthetic_dataset
     from models import build_generator
     data_root = make_synthetic_dataset(root / "data", "fujifilm", counts={"val": images}, size=size, seed=0)
@@ -70,7 +71,8 @@ def main(argv=None) -> int:
         root = Path(args.workdir or tmp)
         print(f"building {args.images} val images of {args.size}px and {args.checkpoints} checkpoints in {root}")
         run = make_run(root, args.checkpoints, args.images, args.size)
-        ours, ours_load, ours_scoring = _inference(["--run", str(run), "--out", str(root / "ours")], args.metrics, args.device)
+        ours, ours_load, ours_scoring = _inference(["--run", str(run), "--out", str(root / "ours")],
+                                                   args.metrics, args.device)
         ckpts = sorted((run / "checkpoints").glob("*.pth"))[: max(1, args.naive_sample)]
         # Settings come from <run>/config.json, found beside the checkpoint's folder.
         naive_runs = [_inference(["--checkpoints", str(c), "--out", str(root / "naive" / c.stem)],

@@ -258,7 +258,7 @@ def run_children(args, argv, work: Path) -> dict:
         print(f"running '{mode}' (batch {args.batch}, {args.size}x{args.size}, {args.vit}) ...", flush=True)
         proc = subprocess.run([sys.executable, "-m", "bench.bench_train_step", *argv, "--child", mode,
                                "--work", str(work)], capture_output=True, text=True, cwd=REPO)
-        line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+        line = next((out for out in proc.stdout.splitlines() if out.startswith("RESULT ")), None)
         if proc.returncode != 0 or line is None:
             print(proc.stdout + proc.stderr, file=sys.stderr)
             raise SystemExit(f"'{mode}' schedule failed (exit {proc.returncode})")
@@ -277,12 +277,14 @@ def report(args, results: dict) -> None:
     for mode in ("cached", "computed"):
         ours = results[mode]
         for label, kind in (("wall", ""), ("CPU", "_cpu")):
-            print(f"release / fit.py {mode:<8} by {label:<4} time: G {rel[f'g_step{kind}_s'] / ours[f'g_step{kind}_s']:.2f}x, "
+            print(f"release / fit.py {mode:<8} by {label:<4} time: "
+                  f"G {rel[f'g_step{kind}_s'] / ours[f'g_step{kind}_s']:.2f}x, "
                   f"D {rel[f'd_step{kind}_s'] / ours[f'd_step{kind}_s']:.2f}x, "
                   f"G+D {total(rel, kind) / total(ours, kind):.2f}x (goal >= 4x)")
     cached, computed, plain = results["cached"], results["computed"], results["no_residue"]
     print(f"residue emulation cost (cached / no_residue): G wall {cached['g_step_s'] / plain['g_step_s']:.3f}x, "
-          f"CPU {cached['g_step_cpu_s'] / plain['g_step_cpu_s']:.3f}x; D wall {cached['d_step_s'] / plain['d_step_s']:.3f}x, "
+          f"CPU {cached['g_step_cpu_s'] / plain['g_step_cpu_s']:.3f}x; "
+          f"D wall {cached['d_step_s'] / plain['d_step_s']:.3f}x, "
           f"CPU {cached['d_step_cpu_s'] / plain['d_step_cpu_s']:.3f}x")
     print(f"feature cache speed-up (computed / cached, G+D): wall {total(computed, '') / total(cached, ''):.2f}x, "
           f"CPU {total(computed, '_cpu') / total(cached, '_cpu'):.2f}x; disk {cached['cache_mb_per_image']:.2f} MB "

@@ -11,12 +11,11 @@ import torch
 from torch.utils.data import Dataset
 
 from .cache import dataset_reference
-from .demosaic import demosaic_settings
+from .camera import normalise_mosaic, read_patch_levels
+from .demosaic import DEMOSAIC_METHODS, demosaic_settings
 from .errors import BadInputError
 from .index_list import select_listed
 from .layout import list_images, split_dirs, target_size_problem
-from .camera import normalise_mosaic, read_patch_levels
-from .demosaic import DEMOSAIC_METHODS
 from .packing import normalise_packed, pack_bayer, rmfa_split
 from .presets import get_preset
 from .raw_formats import mosaic_file_problem, read_mosaic
@@ -116,7 +115,8 @@ class ISPDataset(Dataset):
             raise BadInputError(f"{target_dir}: no usable target files ({len(self.problems)} bad)")
         self.skipped = len(self.problems)
         if self.skipped:
-            warnings.warn(f"{self.root / split}: skipped {self.skipped} bad file(s); first: {self.problems[0]}")
+            warnings.warn(f"{self.root / split}: skipped {self.skipped} bad file(s); first: {self.problems[0]}",
+                          stacklevel=2)
         self.names = list(raws)
         self.raw_paths = [raws[name] for name in self.names]
         self.target_paths = self._target_order(raws, targets, seed)

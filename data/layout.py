@@ -40,4 +40,5 @@ def target_size_problem(raw_shape, target_shape) -> str | None:
     (raw_h, raw_w), (tgt_h, tgt_w) = raw_shape[:2], target_shape[:2]
     if tgt_h % raw_h == 0 and tgt_w % raw_w == 0 and tgt_h // raw_h == tgt_w // raw_w:
         return None
-    return f"target size {tgt_h}x{tgt_w} does not match RAW size {raw_h}x{raw_w} (expected an equal or integer-multiple size)"
+    return (f"target size {tgt_h}x{tgt_w} does not match RAW size {raw_h}x{raw_w} "
+            "(expected an equal or integer-multiple size)")

@@ -20,8 +20,14 @@ from .cache import save_array
 from .packing import pack_bayer
 from .presets import get_preset
 from .raw_io import write_rgb
-from .synthetic import (_refuse_foreign_folder, _raw_size, _render_sample, load_source_photos, split_bands,
-                        stereo_max_disparity)
+from .synthetic import (
+    _raw_size,
+    _refuse_foreign_folder,
+    _render_sample,
+    load_source_photos,
+    split_bands,
+    stereo_max_disparity,
+)
 
 DEFAULT_NTIRE_COUNTS = {"train": 192, "val": 32, "test": 32}
 DEFAULT_NTIRE_SIZE = 256  # RAW mosaic side; the .npy is half of it, the JPEG targets the whole of it

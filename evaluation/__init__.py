@@ -10,11 +10,51 @@ selection: a run's checkpoints, --mod/--rem, the best checkpoint, metric-vs-step
 Like every library here it imports no other project library (only common/); settings arrive as arguments.
 """
 from .ciede2000 import ciede2000_lab, delta_e2000
-from .metrics import (METRIC_NAMES, MSSSIM_WEIGHTS, QUANTIZE_MODES, LPIPSMetric, ms_ssim_min_size, ms_ssim_tf,
-                      psnr, quantize_8bit, score_batch, scored_output, ssim_tf)
-from .selection import (LOWER_IS_BETTER, SELECTION_METRIC, SWEEP_SPLIT, best_report, by_step, checkpoint_step,
-                        csv_path_for, find_recipe_config, format_table, plot_metrics, published_comparison,
-                        read_run_config, run_checkpoints, select_by_remainder, sweep_summary, top_k)
+from .metrics import (
+                      METRIC_NAMES,
+                      MSSSIM_WEIGHTS,
+                      QUANTIZE_MODES,
+                      LPIPSMetric,
+                      ms_ssim_min_size,
+                      ms_ssim_tf,
+                      psnr,
+                      quantize_8bit,
+                      score_batch,
+                      scored_output,
+                      ssim_tf,
+)
+from .selection import (
+                      LOWER_IS_BETTER,
+                      SELECTION_METRIC,
+                      SWEEP_SPLIT,
+                      best_report,
+                      by_step,
+                      checkpoint_step,
+                      csv_path_for,
+                      find_recipe_config,
+                      format_table,
+                      plot_metrics,
+                      published_comparison,
+                      read_run_config,
+                      run_checkpoints,
+                      select_by_remainder,
+                      sweep_summary,
+                      top_k,
+)
 from .split import EvalData, evaluate_model, load_eval_data
-from .tables import (FAILED_LOG, NON_METRIC_COLUMNS, SUMMARY_NAME, already_scored, checkpoint_table, find_csvs, merge,
-                     metric_names, read_summary, record_failure, summarise, with_summary, write_csv, write_merged)
+from .tables import (
+                      FAILED_LOG,
+                      NON_METRIC_COLUMNS,
+                      SUMMARY_NAME,
+                      already_scored,
+                      checkpoint_table,
+                      find_csvs,
+                      merge,
+                      metric_names,
+                      read_summary,
+                      record_failure,
+                      summarise,
+                      with_summary,
+                      write_csv,
+                      write_merged,
+)

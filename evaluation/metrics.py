@@ -225,7 +225,7 @@ def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: str = "none"
                 scores["ssim"] = first_scale_ssim
         else:
             warnings.warn(f"MS-SSIM needs images of at least {ms_ssim_min_size()} px for TF's five scales; "
-                          f"got {tuple(pred.shape[-2:])}, so the ms_ssim column is NaN")
+                          f"got {tuple(pred.shape[-2:])}, so the ms_ssim column is NaN", stacklevel=2)
             scores["ms_ssim"] = torch.full((pred.shape[0],), math.nan, dtype=torch.float64)
     if "ssim" in wanted and "ssim" not in scores:
         scores["ssim"] = ssim_tf(pred, target)

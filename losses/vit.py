@@ -51,7 +51,8 @@ def build_color_features(model_name: str = DEFAULT_VIT, weights_path: Optional[U
     if not allow_random:  # fail fast, before building anything
         if weights_path is None and model_name != DEFAULT_VIT:
             raise MissingWeightsError(f"no weights for ViT '{model_name}': pass weights_path (a timm state_dict "
-                                      f"file) or use {DEFAULT_VIT}, whose file `python -m tools.weights download` fetches")
+                                      f"file) or use {DEFAULT_VIT}, whose file "
+                                      "`python -m tools.weights download` fetches")
         path = resolve_weight("vit_base", weights_path)
     from functools import partial
 

@@ -67,7 +67,8 @@ WEIGHT_FILES: Dict[str, WeightFile] = {w.name: w for w in (
     # which the release used, in timm's layout.
     WeightFile("vit_base", "model.safetensors", "hf_hub",
                "https://huggingface.co/timm/vit_base_patch16_224.orig_in21k_ft_in1k", 346_284_714,
-               "color features (timm ViT-B/16)", config_key="vit_weights", hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
+               "color features (timm ViT-B/16)", config_key="vit_weights",
+               hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
 )}
 
 
@@ -190,7 +191,8 @@ def check_state_dict(module: torch.nn.Module, state: Mapping[str, torch.Tensor],
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(expected) & set(state) if tuple(state[k].shape) != tuple(expected[k].shape))
     if missing or unexpected or wrong:
-        details = [f"missing keys {missing[:6]}" if missing else "", f"unexpected keys {unexpected[:6]}" if unexpected else "",
+        details = [f"missing keys {missing[:6]}" if missing else "",
+                   f"unexpected keys {unexpected[:6]}" if unexpected else "",
                    "wrong shapes " + ", ".join(f"{k}: file {tuple(state[k].shape)} vs net {tuple(expected[k].shape)}"
                                                for k in wrong[:6]) if wrong else ""]
         raise WeightsMismatchError(f"{source} does not fit {type(module).__name__}: "

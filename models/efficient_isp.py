@@ -5,8 +5,8 @@ resolution: (B, 4, h, w) -> (B, 3, 2h, 2w). Module names (conv1..conv3) match th
 published checkpoints so they load with strict key matching.
 """
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def _conv3x3(c_in: int, c_out: int) -> nn.Conv2d:

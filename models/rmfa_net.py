@@ -3,8 +3,8 @@
 Module names and nesting (Sequential indices included) match the published RMFA_TINY checkpoints.
 """
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def _conv(c_in: int, c_out: int, k: int = 3, bias: bool = True) -> nn.Conv2d:

@@ -7,8 +7,8 @@ conv1 9x9 4->44 + ReLU, conv2 1x1 44->32 + ReLU, conv3 5x5 32->12, pixel shuffle
 25,352 parameters. The output is linear as in SRCNN (callers clamp to [0, 1]).
 """
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class SRCNN(nn.Module):

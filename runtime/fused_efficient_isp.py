@@ -80,7 +80,8 @@ class FusedThreeConvISP:
 
     def __call__(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 4 or x.dtype != torch.float32 or x.device.type != "cpu":
-            raise ValueError(f"expected a float32 CPU tensor (B, 4, h, w), got {x.dtype} {tuple(x.shape)} on {x.device}")
+            raise ValueError(f"expected a float32 CPU tensor (B, 4, h, w), "
+                             f"got {x.dtype} {tuple(x.shape)} on {x.device}")
         # Default: one band per thread (each band restarts its row rings, so fewer bands = less redundant work).
         band_rows = self.band_rows or -(-x.shape[2] // torch.get_num_threads())
         return self.kernel.forward(x, *self.params, band_rows, out, self.winograd_tile)

@@ -76,7 +76,8 @@ def select_runtime(model: nn.Module, runtime: str = "auto", device="cpu",
     except (RuntimeError, OSError, ImportError) as error:  # no AVX2, no compiler, build failure
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         if runtime == "fused":
-            raise RuntimeUnavailable(f"--runtime fused: the kernel did not build ({reason}); use --runtime torch")
+            raise RuntimeUnavailable(f"--runtime fused: the kernel did not build ({reason}); "
+                                     "use --runtime torch") from error
         note(f"fused AVX2 kernel unavailable ({reason}); using PyTorch")
         return model
     return CheckedRuntime(lambda x: fused(x.contiguous()), model, strict=runtime == "fused", note=note)

@@ -126,4 +126,5 @@ def test_check_dataset_lists_every_problem(dataset_copy):
     assert "0.png: cannot decode" in text and "1.png: has 3 channels" in text
     assert "odd size 62x63" in text and "64x48 does not match" in text
     assert "1.png: RAW has no target" in text and "fujifilm: folder is missing" in text
-    assert check_dataset(dataset_copy / "nope", "fujifilm") == [f"{dataset_copy / 'nope'}: dataset root folder is missing"]
+    missing_root = dataset_copy / "nope"
+    assert check_dataset(missing_root, "fujifilm") == [f"{missing_root}: dataset root folder is missing"]

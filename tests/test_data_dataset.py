@@ -6,7 +6,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from data import ISPDataset, demosaic_reference, get_preset, normalise_packed, pack_bayer, read_raw, read_rgb, rmfa_split
+from data import (
+    ISPDataset,
+    demosaic_reference,
+    get_preset,
+    normalise_packed,
+    pack_bayer,
+    read_raw,
+    read_rgb,
+    rmfa_split,
+)
 
 
 def test_fujifilm_sample_values_match_manual_pipeline(tiny_fujifilm_root):

@@ -86,18 +86,19 @@ def _grayworld_by_hand(packed, white, gamma, out_hw):
 
 @pytest.mark.parametrize("out_hw", [(64, 64), (20, 24)])  # the 2x output size, and a downscale (antialiasing)
 def test_grayworld_reference_matches_spec(ntire_root, out_hw):
-    from data import read_mosaic, get_preset
+    from data import get_preset, read_mosaic
 
     path = ntire_root / "train" / "raws" / "0.npy"
     packed = np.load(path)
-    got = demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", white_level=1023, gamma=2.2, out_size=out_hw)
+    got = demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", white_level=1023, gamma=2.2,
+                             out_size=out_hw)
     expected = _grayworld_by_hand(packed, 1023.0, 2.2, out_hw).transpose(1, 2, 0)
     assert got.shape == (*out_hw, 3)
     assert np.abs(got - expected).max() < 1e-5
 
 
 def test_grayworld_is_cached_under_its_own_key(ntire_root, tmp_path):
-    from data import read_mosaic, get_preset
+    from data import get_preset, read_mosaic
 
     path = ntire_root / "train" / "raws" / "1.npy"
     mosaic = read_mosaic(path, get_preset("ntire2026"))

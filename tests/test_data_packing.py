@@ -48,7 +48,8 @@ def test_normalise_zrr_divides_by_1020():
 
 def test_presets_match_spec():
     zrr, fuji = DATASET_PRESETS["zrr"], DATASET_PRESETS["fujifilm"]
-    assert (zrr.raw_dir, zrr.target_dir, zrr.target_ext, zrr.splits) == ("huawei_raw", "canon", ".jpg", ("train", "test"))
+    assert (zrr.raw_dir, zrr.target_dir, zrr.target_ext, zrr.splits) == ("huawei_raw", "canon", ".jpg",
+                                                                        ("train", "test"))
     assert (fuji.raw_dir, fuji.target_dir, fuji.target_ext) == ("mediatek_raw", "fujifilm", ".png")
     assert fuji.splits == ("train", "val", "test") and fuji.black_level == (62, 60, 58, 61)
     assert fuji.white_level == 1023 and zrr.white_level == 1020 and zrr.black_level == (0, 0, 0, 0)

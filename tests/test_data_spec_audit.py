@@ -9,8 +9,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from data import (BadInputError, ISPDataset, demosaic_reference, mosaic_rggb, normalise_packed, pack_bayer,
-                  read_raw, read_rgb, rmfa_split)
+from data import (
+    BadInputError,
+    ISPDataset,
+    demosaic_reference,
+    mosaic_rggb,
+    normalise_packed,
+    pack_bayer,
+    read_raw,
+    read_rgb,
+    rmfa_split,
+)
 from data.cache import cache_entry_path, cached_reference
 from data.demosaic import demosaic_settings
 from data.raw_io import write_raw

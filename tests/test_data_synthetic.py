@@ -4,7 +4,15 @@ import json
 import numpy as np
 import pytest
 
-from data import BadInputError, check_dataset, demosaic_reference, make_synthetic_dataset, pack_bayer, read_raw, read_rgb
+from data import (
+    BadInputError,
+    check_dataset,
+    demosaic_reference,
+    make_synthetic_dataset,
+    pack_bayer,
+    read_raw,
+    read_rgb,
+)
 
 
 def _file_bytes(root):

@@ -205,7 +205,8 @@ def nan_discriminator_loss(d, real, fake, gamma=10.0, penalty_scale=100.0):
 def test_nan_discriminator_loss_stops_naming_it(tiny_fujifilm_root, tmp_path, monkeypatch):
     import losses
     monkeypatch.setattr(losses, "discriminator_step_loss", nan_discriminator_loss)
-    overrides = tiny_overrides(tiny_fujifilm_root, tmp_path, "dnan", pretrained_generator="efficient_isp_demosaic_pretrain")
+    overrides = tiny_overrides(tiny_fujifilm_root, tmp_path, "dnan",
+                               pretrained_generator="efficient_isp_demosaic_pretrain")
     with pytest.raises(FloatingPointError, match="D_lin0"):
         fit.main(["--set", *overrides])
     assert (tmp_path / "dnan" / "unpaired" / "nonfinite_step_1" / "report.json").exists()

@@ -7,8 +7,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from losses import (RandomWeightsWarning, WeightsMismatchError, build_texture_features, build_vgg19_relu54,
-                    content_loss)
+from losses import RandomWeightsWarning, WeightsMismatchError, build_texture_features, build_vgg19_relu54, content_loss
 from losses.vgg import RELU5_4_END, VGG19_CFG, VGG19_CONV_NAMES, make_vgg_features
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
@@ -44,7 +43,8 @@ def test_vgg_torchvision_file_and_imagenet_preprocessing(tmp_path):
     torch.save(state, path)
     vgg = build_vgg19_relu54("torchvision", weights_path=path)
     x = torch.rand(1, 3, 32, 32)
-    mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     torch.testing.assert_close(vgg(x), reference[:RELU5_4_END]((x - mean) / std))
     assert isinstance(reference[RELU5_4_END - 1], torch.nn.ReLU) and reference[RELU5_4_END - 2].out_channels == 512
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), tmp_path / "wrong.pth")
@@ -160,7 +160,8 @@ def test_texture_features_lpips_layout_and_wrong_file(tmp_path):
     alexnet = torchvision.models.alexnet(weights=None)
     slices = ((1, range(0, 2)), (2, range(2, 5)), (3, range(5, 8)), (4, range(8, 10)), (5, range(10, 12)))
     lpips_state = {f"net.slice{k}.{i}.{p}": alexnet.features[i].state_dict()[p]
-                   for k, idx in slices for i in idx if hasattr(alexnet.features[i], "weight") for p in ("weight", "bias")}
+                   for k, idx in slices for i in idx if hasattr(alexnet.features[i], "weight")
+                   for p in ("weight", "bias")}
     lpips_state["lin0.model.1.weight"] = torch.zeros(1, 64, 1, 1)
     torch.save(lpips_state, tmp_path / "lpips_with_trunk.pth")
     feats = build_texture_features(weights_path=tmp_path / "lpips_with_trunk.pth")

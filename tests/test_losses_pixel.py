@@ -6,8 +6,16 @@ import scipy.stats
 import skimage.color
 import torch
 
-from losses import (color_loss, dped_blur_kernel, gaussian_blur, grayscale3, mse_loss, rgb_to_lab_l,
-                    rgb_to_lab_l3, tv_loss)
+from losses import (
+    color_loss,
+    dped_blur_kernel,
+    gaussian_blur,
+    grayscale3,
+    mse_loss,
+    rgb_to_lab_l,
+    rgb_to_lab_l3,
+    tv_loss,
+)
 
 
 @pytest.fixture

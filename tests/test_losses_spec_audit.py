@@ -15,11 +15,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from losses import (build_color_features, build_texture_features, build_vgg19_relu54, color_loss, content_loss,
-                    discriminator_step_loss, dla_gradients, dped_blur_kernel, gaussian_blur, gradient_penalty,
-                    mse_loss, read_matconvnet_convs, relativistic_d_loss, relativistic_g_loss, rgb_to_lab_l3,
-                    tv_loss)
 from evaluation import ms_ssim_tf, psnr, quantize_8bit, ssim_tf
+from losses import (
+    build_color_features,
+    build_texture_features,
+    build_vgg19_relu54,
+    color_loss,
+    content_loss,
+    discriminator_step_loss,
+    dla_gradients,
+    dped_blur_kernel,
+    gaussian_blur,
+    gradient_penalty,
+    mse_loss,
+    read_matconvnet_convs,
+    relativistic_d_loss,
+    relativistic_g_loss,
+    rgb_to_lab_l3,
+    tv_loss,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
 

@@ -8,8 +8,7 @@ import torch.nn.functional as F
 import torchvision
 from safetensors.torch import save_file
 
-from losses import (MissingWeightsError, WeightsMismatchError, build_color_features, build_dists,
-                    build_lpips_plus)
+from losses import MissingWeightsError, WeightsMismatchError, build_color_features, build_dists, build_lpips_plus
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
 TINY = "vit_tiny_patch16_224"
@@ -183,6 +182,7 @@ def test_vit_layer_norm_epsilon_is_the_releases():
     """The release's Hugging Face ViT normalises with eps 1e-12 (timm's default is 1e-6): the final norm
     written out with 1e-12 must reproduce the tokens, and 1e-6 must not, on features of tiny variance."""
     import torch
+
     from losses import build_color_features
     torch.manual_seed(0)
     features = build_color_features("vit_tiny_patch16_224", allow_random=True)

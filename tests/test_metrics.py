@@ -6,8 +6,7 @@ import pytest
 import torch
 from scipy.signal import correlate2d
 
-from evaluation import (MSSSIM_WEIGHTS, ms_ssim_min_size, ms_ssim_tf, psnr, quantize_8bit,
-                        score_batch, ssim_tf)
+from evaluation import MSSSIM_WEIGHTS, ms_ssim_min_size, ms_ssim_tf, psnr, quantize_8bit, score_batch, ssim_tf
 from wiring import build_lpips_metric
 
 C1, C2 = 0.01**2, 0.03**2

@@ -1,12 +1,18 @@
 """Generators, discriminators and checkpoint loading (against the authors' published weights)."""
-import io
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from models import (GENERATORS, CheckpointError, build_discriminator, build_generator, generator_info,
-                    identify_backbone, load_generator)
+from models import (
+    GENERATORS,
+    CheckpointError,
+    build_discriminator,
+    build_generator,
+    generator_info,
+    identify_backbone,
+    load_generator,
+)
 
 EXPECTED_PARAMS = {"efficient_isp": 3060, "robust_isp": 1616, "rmfa_tiny": 29223}
 
@@ -182,8 +188,8 @@ def _rmfa_reference(sd, x, n_blocks=2):
         l3 = F.relu(conv(l2, p + "tone_mapping.level3.0"))
         tone = h - up(l1 + up(l3, l1.shape[-2:]), h.shape[-2:])
         fused = F.relu(conv(torch.cat([texture, tone], 1), p + "fusion.0"))
-        fc = lambda v: conv(F.relu(conv(v, p + "channel_attention.fc.0", False)),  # noqa: E731
-                            p + "channel_attention.fc.2", False)
+        fc = lambda v, p=p: conv(F.relu(conv(v, p + "channel_attention.fc.0", False)),  # noqa: E731
+                                 p + "channel_attention.fc.2", False)
         ca = torch.sigmoid(fc(fused.mean((2, 3), keepdim=True)) + fc(fused.amax((2, 3), keepdim=True))) * fused
         stats = torch.cat([ca.mean(1, keepdim=True), ca.amax(1, keepdim=True)], 1)
         h = torch.sigmoid(conv(stats, p + "spatial_attention.conv", False)) * ca + h

@@ -8,8 +8,15 @@ import pytest
 import torch
 
 from models import load_generator
-from pretrained import (PUBLISHED, ChecksumError, MissingCheckpointError, checkpoint_cache_dir, fetch_verified,
-                        find_published, resolve_checkpoint)
+from pretrained import (
+    PUBLISHED,
+    ChecksumError,
+    MissingCheckpointError,
+    checkpoint_cache_dir,
+    fetch_verified,
+    find_published,
+    resolve_checkpoint,
+)
 
 
 def test_registry_matches_reference_files(reference_checkpoints):

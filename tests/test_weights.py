@@ -4,9 +4,17 @@ import logging
 import pytest
 import torch
 
-from losses import (WEIGHT_FILES, MissingWeightsError, RandomWeightsWarning, WeightsMismatchError,
-                    build_color_features, build_lpips_plus, build_texture_features, build_vgg19_relu54,
-                    resolve_weight)
+from losses import (
+    WEIGHT_FILES,
+    MissingWeightsError,
+    RandomWeightsWarning,
+    WeightsMismatchError,
+    build_color_features,
+    build_lpips_plus,
+    build_texture_features,
+    build_vgg19_relu54,
+    resolve_weight,
+)
 from losses.weights import load_state_file, warn_random, weight_status
 from tools import weights as weights_cli
 

@@ -16,8 +16,17 @@ import json
 import sys
 from pathlib import Path
 
-from evaluation import (LOWER_IS_BETTER, SELECTION_METRIC, best_report, format_table, merge, metric_names, plot_metrics,
-                        top_k, write_merged)
+from evaluation import (
+    LOWER_IS_BETTER,
+    SELECTION_METRIC,
+    best_report,
+    format_table,
+    merge,
+    metric_names,
+    plot_metrics,
+    top_k,
+    write_merged,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import multiprocessing
 import os
 import sys
 import time
-import multiprocessing
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -28,7 +28,8 @@ def cmd_synth(args) -> int:
 
     for layout in args.layouts:
         if layout == "ntire2026":
-            counts = {k: v for k, v in {"train": args.train, "val": args.val, "test": args.test}.items() if v is not None}
+            requested = {"train": args.train, "val": args.val, "test": args.test}
+            counts = {k: v for k, v in requested.items() if v is not None}
             start = time.time()
             root = make_synthetic_ntire(Path(args.out) / layout, counts=counts or None, size=args.ntire_size,
                                         seed=args.seed, progress=True)
@@ -159,7 +160,8 @@ def cmd_ingest(args) -> int:
     bad, start = [], time.time()
     # spawn, not fork: LibRaw (rawpy) uses OpenMP, which can deadlock in forked workers
     with multiprocessing.get_context("spawn").Pool(max(1, args.workers)) as pool:
-        for kind, entries, problem in tqdm(pool.imap_unordered(work, jobs), total=len(jobs), desc="ingest", unit="file"):
+        for kind, entries, problem in tqdm(pool.imap_unordered(work, jobs), total=len(jobs), desc="ingest",
+                                           unit="file"):
             manifest["raw_patches" if kind == "raw" else "photo_patches"].update(entries)
             if problem:
                 bad.append(problem)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from common import atomic_path, atomic_write
 from models import build_generator, generator_info, load_generator

@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import Callable, Iterable, List, Optional
 from urllib.parse import urlparse
 
-from losses.weights import (WEIGHT_FILES, WeightFile, WeightsMismatchError, expected_path, load_state_file,
-                            resolve_weight, weight_directory, weight_status)
+from losses.weights import (
+    WEIGHT_FILES,
+    WeightFile,
+    WeightsMismatchError,
+    expected_path,
+    load_state_file,
+    resolve_weight,
+    weight_directory,
+    weight_status,
+)
 from pretrained import PUBLISHED, cached_path, checkpoint_cache_dir, download_checkpoint
 
 PROBE_TIMEOUT_S = 3.0  # how long a host may take to accept a connection before we call it offline
@@ -178,7 +186,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     names = args.only or list(WEIGHT_FILES)
     still_missing = download([n for n in names if n in WEIGHT_FILES])
-    return download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir) or (1 if still_missing else 0)
+    checkpoints_failed = download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir)
+    return checkpoints_failed or (1 if still_missing else 0)
 
 
 if __name__ == "__main__":

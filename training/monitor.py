@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 from torchvision.utils import make_grid, save_image
+from tqdm import tqdm
 
 # DLA scales a term by 1 / (norm + eps): below LOW_NORM_FACTOR * eps the term reaches the generator with
 # less than 10/11 of its share lambda, and with nothing once its norm is far below eps.
