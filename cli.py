@@ -20,7 +20,7 @@ NAMED_ERRORS = (
     ("models.checkpoint", "CheckpointError"),
     ("models.registry", "UnknownBackboneError"),
     ("models.tiling", "TilingError"),
-    ("losses.weights", "MissingWeightsError"),
+    ("pretrained.backbones", "MissingWeightsError"),
     ("losses.weights", "WeightsMismatchError"),
     ("pretrained.registry", "MissingCheckpointError"),
     ("pretrained.cache", "ChecksumError"),

@@ -13,15 +13,17 @@ from evaluation import EvalData, LPIPSMetric, load_eval_data
 
 
 def build_lpips_metric(lpips_path=None, alexnet_path=None, device="cpu") -> LPIPSMetric | None:
-    """The LPIPS AlexNet v0.1 metric from local weight files (losses' one LPIPS builder, every key checked),
-    or None with a warning when the files are absent, so the lpips column is left out. Nothing is downloaded."""
-    from losses import MissingWeightsError, build_lpips_alexnet
+    """The LPIPS AlexNet v0.1 metric from local weight files (found by pretrained's registry, given paths first;
+    built by losses' one LPIPS builder, every key checked), or None with a warning when the files are absent,
+    so the lpips column is left out. Nothing is downloaded."""
+    from losses import build_lpips_alexnet
+    from pretrained import MissingWeightsError, resolve_weight
     try:
-        net = build_lpips_alexnet(alexnet_path, lpips_path)
+        trunk_file, heads_file = resolve_weight("alexnet", alexnet_path), resolve_weight("lpips_alex", lpips_path)
     except MissingWeightsError as err:
         warnings.warn(f"LPIPS weights not found, the lpips column is omitted: {err}", stacklevel=2)
         return None
-    return LPIPSMetric(net).to(device)
+    return LPIPSMetric(build_lpips_alexnet(trunk_file, heads_file)).to(device)
 
 
 def dataset_preset(dataset, zrr_normalisation: str | None = None):

@@ -13,7 +13,7 @@ import torchvision
 
 from .frozen import FrozenExtractor, scale_preserving_init
 from .pixel import grayscale3
-from .weights import WeightsMismatchError, load_checked, load_state_file, resolve_weight, warn_random
+from .weights import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
 
 # LPIPS's AlexNet slices over torchvision's alexnet().features indices.
 LPIPS_ALEX_SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12))
@@ -87,9 +87,9 @@ class TextureFeatures(FrozenExtractor):
 def build_texture_features(weights_path: Optional[Union[str, Path]] = None, allow_random: bool = False,
                            normalise: bool = False, input_scaling: Optional[str] = None) -> TextureFeatures:
     """Frozen AlexNet trunk (LPIPS+ slices) -> (map0, map3). normalise=True selects LPIPS input scaling
-    (input_scaling overrides it). weights_path: alexnet-owt-7be5be79.pth (default location) or an LPIPS
-    file that includes the trunk."""
-    path = None if allow_random else resolve_weight("alexnet", weights_path)  # fail fast
+    (input_scaling overrides it). weights_path: alexnet-owt-7be5be79.pth or an LPIPS file that includes
+    the trunk."""
+    path = None if allow_random else require_path(weights_path, "weights_path", "build_texture_features")
     model = TextureFeatures(input_scaling or ("lpips" if normalise else "none"))
     if allow_random:
         warn_random("AlexNet texture trunk (LPIPS+)")

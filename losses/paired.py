@@ -18,7 +18,7 @@ from common import strip_module_prefix
 
 from .frozen import FrozenExtractor
 from .vgg import VGG16_CFG, make_vgg_features
-from .weights import WeightsMismatchError, check_state_dict, load_state_file, resolve_weight, warn_random
+from .weights import WeightsMismatchError, check_state_dict, load_state_file, require_path, warn_random
 
 PathLike = Optional[Union[str, Path]]
 
@@ -101,13 +101,13 @@ def build_lpips_alexnet(alexnet_path: PathLike = None, lpips_path: PathLike = No
     """pyiqa's LPIPS v0.1 AlexNet network, net(x, y, normalize=True) on [0, 1] images, from local files only.
 
     Trunk from torchvision's AlexNet file, linear heads from pyiqa's LPIPS file (a trunk carried by that file
-    wins, as in pyiqa); every key and shape is checked (WeightsMismatchError), a missing file raises
-    MissingWeightsError. semantic_weight_layer=2 gives LPIPS+ (spatial mean weighted by the reference's relu3
-    features); -1 is plain LPIPS, the metric. allow_random: random weights with a loud warning (tests, demos).
+    wins, as in pyiqa); every key and shape is checked (WeightsMismatchError). semantic_weight_layer=2 gives
+    LPIPS+ (spatial mean weighted by the reference's relu3 features); -1 is plain LPIPS, the metric.
+    allow_random: random weights with a loud warning (tests, demos).
     """
     if not allow_random:  # fail fast, before building anything
-        trunk_file = resolve_weight("alexnet", alexnet_path)
-        heads_file = resolve_weight("lpips_alex", lpips_path)
+        trunk_file = require_path(alexnet_path, "alexnet_path", "build_lpips_alexnet")
+        heads_file = require_path(lpips_path, "lpips_path", "build_lpips_alexnet")
     from pyiqa.archs import lpips_arch
     with _no_download_trunks(lpips_arch):
         net = lpips_arch.LPIPS(pretrained=False, net="alex", version="0.1",
@@ -136,8 +136,8 @@ def build_lpips_plus(alexnet_path: PathLike = None, lpips_path: PathLike = None,
 
 def build_dists(vgg16_path: PathLike = None, dists_path: PathLike = None, allow_random: bool = False) -> DISTSLoss:
     if not allow_random:  # fail fast, before building anything
-        trunk_file = resolve_weight("vgg16", vgg16_path)
-        heads_file = resolve_weight("dists", dists_path)
+        trunk_file = require_path(vgg16_path, "vgg16_path", "build_dists")
+        heads_file = require_path(dists_path, "dists_path", "build_dists")
     from pyiqa.archs import dists_arch
     with _no_download_trunks(dists_arch):
         net = dists_arch.DISTS(pretrained=False)

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .frozen import NATURAL_IMAGE_RMS, FrozenExtractor, scale_preserving_init
 from .pixel import mse_loss, rgb_to_lab_l3
-from .weights import WeightsMismatchError, load_checked, load_state_file, resolve_weight, warn_random
+from .weights import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
 
 # torchvision's configuration 'E' (VGG-19) and 'D' (VGG-16); 'M' = 2x2 max pool.
 VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
@@ -122,10 +122,11 @@ def matconvnet_vgg19_state(path: Union[str, Path]) -> Dict[str, torch.Tensor]:
 
 def build_vgg19_relu54(source: str = "matconvnet", weights_path: Optional[Union[str, Path]] = None,
                        allow_random: bool = False) -> VGG19Relu54:
-    """Frozen VGG-19 up to relu5_4 with the weights and preprocessing of `source`."""
+    """Frozen VGG-19 up to relu5_4 with the weights and preprocessing of `source`. weights_path:
+    imagenet-vgg-verydeep-19.mat (matconvnet) or vgg19-dcbb9e9d.pth (torchvision)."""
     if source not in ("matconvnet", "torchvision"):
         raise ValueError(f"VGG source must be 'matconvnet' or 'torchvision', got {source!r}")
-    path = None if allow_random else resolve_weight(f"vgg19_{source}", weights_path)  # fail fast
+    path = None if allow_random else require_path(weights_path, "weights_path", "build_vgg19_relu54")
     model = VGG19Relu54(source)
     if allow_random:
         warn_random(f"VGG-19 content network ({source})")

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from .frozen import FrozenExtractor
 from .pixel import gaussian_blur
-from .weights import MissingWeightsError, load_checked, load_state_file, resolve_weight, warn_random
+from .weights import load_checked, load_state_file, require_path, warn_random
 
 DEFAULT_VIT = "vit_base_patch16_224"
 # The release's ViT is Hugging Face's google/vit-base-patch16-224 (layer_norm_eps 1e-12); timm builds
@@ -45,15 +45,10 @@ class ColorFeatures(FrozenExtractor):
 def build_color_features(model_name: str = DEFAULT_VIT, weights_path: Optional[Union[str, Path]] = None,
                          allow_random: bool = False, normalise: bool = False,
                          layer_norm_eps: float = RELEASE_LAYER_NORM_EPS) -> ColorFeatures:
-    """Frozen timm ViT token extractor. Weights: weights_path (.safetensors or .pth timm state_dict), else
-    timm's Hugging Face cache for vit_base_patch16_224; other model names need weights_path.
+    """Frozen timm ViT token extractor. weights_path: a timm state_dict of model_name (.safetensors or .pth;
+    for vit_base_patch16_224 the Hugging Face file pretrained.backbones registers as 'vit_base').
     layer_norm_eps: every LayerNorm's epsilon (1e-12 as the release's Hugging Face ViT; timm's own is 1e-6)."""
-    if not allow_random:  # fail fast, before building anything
-        if weights_path is None and model_name != DEFAULT_VIT:
-            raise MissingWeightsError(f"no weights for ViT '{model_name}': pass weights_path (a timm state_dict "
-                                      f"file) or use {DEFAULT_VIT}, whose file "
-                                      "`python -m tools.weights download` fetches")
-        path = resolve_weight("vit_base", weights_path)
+    path = None if allow_random else require_path(weights_path, "weights_path", "build_color_features")
     from functools import partial
 
     import timm

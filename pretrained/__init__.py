@@ -1,8 +1,21 @@
-"""Registry of the authors' published checkpoints; a registry name works wherever a path does. Missing
-files are downloaded into the checkpoint cache and sha256-checked (pretrained.cache)."""
+"""Where every pretrained weight file lives and how it is found, fetched and verified: the authors' published
+generator checkpoints (registry: a registry name works wherever a path does; missing files are downloaded into
+the checkpoint cache and sha256-checked) and the backbone weight files the losses and the LPIPS metric load
+(backbones: found where their owning libraries look). Both fetch through pretrained.cache."""
+from .backbones import (
+                        WEIGHT_FILES,
+                        MissingWeightsError,
+                        WeightFile,
+                        download_weight,
+                        expected_path,
+                        resolve_weight,
+                        weight_directory,
+                        weight_status,
+)
 from .cache import ChecksumError, DownloadError, fetch_verified, sha256_of
 from .registry import (
                        CACHE_ENV,
+                       DOWNLOAD_COMMAND,
                        PUBLISHED,
                        MissingCheckpointError,
                        PublishedCheckpoint,
@@ -13,6 +26,8 @@ from .registry import (
                        resolve_checkpoint,
 )
 
-__all__ = ["CACHE_ENV", "PUBLISHED", "PublishedCheckpoint", "MissingCheckpointError", "ChecksumError",
-           "DownloadError", "cached_path", "checkpoint_cache_dir", "download_checkpoint", "fetch_verified",
-           "find_published", "resolve_checkpoint", "sha256_of"]
+__all__ = ["CACHE_ENV", "DOWNLOAD_COMMAND", "PUBLISHED", "PublishedCheckpoint", "MissingCheckpointError",
+           "ChecksumError", "DownloadError", "cached_path", "checkpoint_cache_dir", "download_checkpoint",
+           "fetch_verified", "find_published", "resolve_checkpoint", "sha256_of",
+           "WEIGHT_FILES", "WeightFile", "MissingWeightsError", "download_weight", "expected_path",
+           "resolve_weight", "weight_directory", "weight_status"]

@@ -15,7 +15,7 @@ from .cache import DownloadError, fetch_verified
 
 CACHE_ENV = "ISP_CHECKPOINTS"
 MIRROR_ENV = "ISP_CHECKPOINT_URL"  # another base URL holding the same release layout (a local mirror)
-DOWNLOAD_COMMAND = "python -m tools.weights download --only"
+DOWNLOAD_COMMAND = "python -m tools.weights download"  # fetches backbone files and published checkpoints
 # The authors' code release (the paper's footnote). The registry records no per-file URLs, so files are
 # fetched by their release path (<subdir>/<file>) under this raw-file prefix of the repository.
 RELEASE_BASE_URL = ("https://raw.githubusercontent.com/AndreiiArhire/"
@@ -157,7 +157,7 @@ def download_checkpoint(entry: PublishedCheckpoint, cache_dir=None, base_url: st
     except DownloadError as err:
         raise MissingCheckpointError(
             f"published checkpoint {entry.name!r} ({entry.file}) is not in {root} and {err}; fetch it with "
-            f"`{DOWNLOAD_COMMAND} {entry.name}` when online, or put the file at {root / entry.release_path} "
+            f"`{DOWNLOAD_COMMAND} --only {entry.name}` when online, or put the file at {root / entry.release_path} "
             f"(folder: --set checkpoint_dir=... or ${CACHE_ENV})") from None
 
 
@@ -178,7 +178,7 @@ def resolve_checkpoint(name_or_path, cache_dir=None, download: bool = True,
     if found is None:
         root = checkpoint_cache_dir(cache_dir)
         raise MissingCheckpointError(f"published checkpoint {entry.name!r} ({entry.file}) is not in {root}; "
-                                     f"fetch it with `{DOWNLOAD_COMMAND} {entry.name}`")
+                                     f"fetch it with `{DOWNLOAD_COMMAND} --only {entry.name}`")
     return found, entry.backbone
 
 

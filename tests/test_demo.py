@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from losses.weights import WEIGHT_FILES, expected_path
+from pretrained import WEIGHT_FILES, expected_path
 from tools import demo, demo_report
 
 TRAINING = ("vgg19_matconvnet", "alexnet", "vit_base")

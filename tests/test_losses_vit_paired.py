@@ -8,7 +8,9 @@ import torch.nn.functional as F
 import torchvision
 from safetensors.torch import save_file
 
-from losses import MissingWeightsError, WeightsMismatchError, build_color_features, build_dists, build_lpips_plus
+from losses import WeightsMismatchError, build_color_features, build_dists, build_lpips_plus
+from pretrained import MissingWeightsError
+from training.backbones import color_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
 TINY = "vit_tiny_patch16_224"
@@ -65,7 +67,7 @@ def test_color_features_weight_file_checked(tiny_vit, tmp_path):
     with pytest.raises(WeightsMismatchError, match="norm.weight"):
         build_color_features(TINY, weights_path=tmp_path / "truncated.pth")
     with pytest.raises(MissingWeightsError, match="weights_path"):
-        build_color_features(TINY)
+        color_network(TINY)
 
 
 def _alexnet_file(tmp_path):

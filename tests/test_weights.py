@@ -4,19 +4,11 @@ import logging
 import pytest
 import torch
 
-from losses import (
-    WEIGHT_FILES,
-    MissingWeightsError,
-    RandomWeightsWarning,
-    WeightsMismatchError,
-    build_color_features,
-    build_lpips_plus,
-    build_texture_features,
-    build_vgg19_relu54,
-    resolve_weight,
-)
-from losses.weights import load_state_file, warn_random, weight_status
+from losses import RandomWeightsWarning, WeightsMismatchError, build_texture_features
+from losses.weights import load_state_file, warn_random
+from pretrained import WEIGHT_FILES, MissingWeightsError, resolve_weight, weight_status
 from tools import weights as weights_cli
+from training.backbones import color_network, content_network, lpips_plus_loss, texture_network
 
 
 @pytest.fixture
@@ -43,15 +35,15 @@ def test_missing_file_error_names_file_directory_and_command(empty_homes):
     with pytest.raises(MissingWeightsError, match=r"LPIPS_v0.1_alex-df73285e.pth.*hub/pyiqa"):
         resolve_weight("lpips_alex")
     with pytest.raises(MissingWeightsError, match="imagenet-vgg-verydeep-19.mat"):
-        build_vgg19_relu54("matconvnet")
+        content_network("matconvnet")
     with pytest.raises(MissingWeightsError, match="vgg19-dcbb9e9d.pth"):
-        build_vgg19_relu54("torchvision")
+        content_network("torchvision")
     with pytest.raises(MissingWeightsError, match="alexnet-owt"):
-        build_texture_features()
+        texture_network()
     with pytest.raises(MissingWeightsError, match="alexnet-owt"):
-        build_lpips_plus()
+        lpips_plus_loss()
     with pytest.raises(MissingWeightsError, match="vit_base_patch16_224"):
-        build_color_features()
+        color_network()
     with pytest.raises(MissingWeightsError, match="nowhere.pth"):
         resolve_weight("alexnet", empty_homes / "nowhere.pth")
 

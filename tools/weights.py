@@ -1,13 +1,15 @@
 """Pretrained weight files and published generator checkpoints: `check` prints a present/missing table,
-`download` fetches missing files. Backbone weights go through the owning libraries' own download
-functions (torch.hub, pyiqa, huggingface_hub); the authors' generator checkpoints (pretrained/ registry
-names) go to the checkpoint cache ($ISP_CHECKPOINTS, else ~/.cache/isp/checkpoints), sha256-checked.
+`download` fetches missing files. Both registries live in pretrained/: backbone weights (pretrained.backbones)
+go where their owning libraries look (torch.hub, pyiqa, the Hugging Face cache); the authors' generator
+checkpoints (pretrained.registry names) go to the checkpoint cache ($ISP_CHECKPOINTS, else
+~/.cache/isp/checkpoints), sha256-checked.
 
     python -m tools.weights check
     python -m tools.weights download [--only NAME ...] [--checkpoint-dir DIR]
 
 Checks on what arrives: the torchvision files carry the start of their SHA-256 in their names and
-torch.hub verifies it; the Hugging Face hub verifies the ViT's SHA-256 itself; every file is then read
+pretrained.cache verifies it, as torch.hub does; the Hugging Face hub verifies the ViT's SHA-256 itself;
+every file is then read
 back with the project's strict loader (the MatConvNet .mat and pyiqa's files have no published
 checksum), and a file that does not read is set aside as <file>.corrupt.
 """
@@ -19,17 +21,21 @@ from pathlib import Path
 from typing import Callable, Iterable, List, Optional
 from urllib.parse import urlparse
 
-from losses.weights import (
+from losses.weights import WeightsMismatchError, load_state_file
+from pretrained import (
+    DOWNLOAD_COMMAND,
+    PUBLISHED,
     WEIGHT_FILES,
     WeightFile,
-    WeightsMismatchError,
+    cached_path,
+    checkpoint_cache_dir,
+    download_checkpoint,
+    download_weight,
     expected_path,
-    load_state_file,
     resolve_weight,
     weight_directory,
     weight_status,
 )
-from pretrained import PUBLISHED, cached_path, checkpoint_cache_dir, download_checkpoint
 
 PROBE_TIMEOUT_S = 3.0  # how long a host may take to accept a connection before we call it offline
 
@@ -56,24 +62,6 @@ def status_table() -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
     return "\n".join(lines)
-
-
-def download_one(entry: WeightFile) -> Path:
-    """Fetch one file into the directory its library reads from; returns the path."""
-    if entry.location == "hf_hub":
-        from huggingface_hub import hf_hub_download
-        return Path(hf_hub_download(repo_id=entry.hf_repo, filename=entry.file))
-    directory = weight_directory(entry)
-    directory.mkdir(parents=True, exist_ok=True)
-    if entry.location == "pyiqa":
-        from pyiqa.utils.download_util import load_file_from_url
-        return Path(load_file_from_url(entry.url, model_dir=str(directory), file_name=entry.file))
-    import torch.hub
-    target = directory / entry.file
-    # torch.hub writes to a temporary file and moves it into place, so a failed download leaves nothing.
-    hash_prefix = entry.file.rsplit("-", 1)[-1].split(".")[0] if entry.location == "torch_checkpoints" else None
-    torch.hub.download_url_to_file(entry.url, str(target), hash_prefix=hash_prefix, progress=True)
-    return target
 
 
 def download_checkpoints(names: List[str], cache_dir) -> int:
@@ -123,7 +111,7 @@ def missing_names(names: Iterable[str]) -> List[str]:
 
 
 def download(names: List[str], reachable: Callable[[str], bool] = host_reachable,
-             fetch: Callable[[WeightFile], Path] = download_one) -> List[str]:
+             fetch: Callable[[WeightFile], Path] = download_weight) -> List[str]:
     """Fetch the missing files among names whose host answers; returns the names still missing."""
     for name in names:
         if name not in missing_names([name]):
@@ -181,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(status_table())
         missing = [n for n, p in weight_status().items() if p is None]
         if missing:
-            print(f"\n{len(missing)} missing; fetch with `python -m tools.weights download` "
+            print(f"\n{len(missing)} missing; fetch with `{DOWNLOAD_COMMAND}` "
                   f"(or --only {' '.join(missing)}).")
         return 0
     names = args.only or list(WEIGHT_FILES)

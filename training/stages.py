@@ -10,6 +10,8 @@ import torch
 import losses
 from models import build_discriminator
 
+from . import backbones
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -90,12 +92,9 @@ class LossKit:
 def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
     terms = STAGE_TABLE[stage].terms
     random_ok = cfg["allow_random_backbones"]
-    kit = LossKit(stage=stage, vgg=losses.build_vgg19_relu54(
-        source=cfg["vgg_source"], weights_path=cfg["vgg_weights"] or None, allow_random=random_ok))
+    kit = LossKit(stage=stage, vgg=backbones.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok))
     if "lin0" in STAGE_TABLE[stage].discriminators:
-        kit.texture = losses.build_texture_features(
-            weights_path=cfg["alexnet_weights"] or None, allow_random=random_ok,
-            normalise=cfg["normalise_features"])
+        kit.texture = backbones.texture_network(cfg["alexnet_weights"], random_ok, cfg["normalise_features"])
         probe = torch.zeros(1, 3, output_size, output_size)
         with torch.no_grad():
             map0, map3 = kit.texture(probe)
@@ -105,17 +104,12 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
                 train_first_linear=cfg["train_first_linear"],
                 first_linear_requires_grad=cfg["emulate_first_linear_residue"])
     if "color" in STAGE_TABLE[stage].discriminators:
-        kit.color = losses.build_color_features(
-            model_name=cfg["vit_model"], weights_path=cfg["vit_weights"] or None,
-            allow_random=random_ok, normalise=cfg["normalise_features"],
-            layer_norm_eps=cfg["vit_layer_norm_eps"])
+        kit.color = backbones.color_network(cfg["vit_model"], cfg["vit_weights"], random_ok,
+                                            cfg["normalise_features"], cfg["vit_layer_norm_eps"])
         kit.discriminators["color"] = build_discriminator("color", token_dim=kit.color.token_dim)
     if "lpips_plus" in terms:
-        kit.lpips_plus = losses.build_lpips_plus(
-            alexnet_path=cfg["alexnet_weights"] or None, lpips_path=cfg["lpips_weights"] or None,
-            allow_random=random_ok)
-        kit.dists = losses.build_dists(vgg16_path=cfg["vgg16_weights"] or None,
-                                       dists_path=cfg["dists_weights"] or None, allow_random=random_ok)
+        kit.lpips_plus = backbones.lpips_plus_loss(cfg["alexnet_weights"], cfg["lpips_weights"], random_ok)
+        kit.dists = backbones.dists_loss(cfg["vgg16_weights"], cfg["dists_weights"], random_ok)
     for name in ("vgg", "texture", "color", "lpips_plus", "dists"):
         module = getattr(kit, name)
         if module is not None:
