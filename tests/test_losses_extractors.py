@@ -116,6 +116,18 @@ def test_matconvnet_loader_rejects_incomplete_file(tmp_path):
         build_vgg19_relu54("matconvnet", weights_path=tmp_path / "other.mat")
 
 
+def test_builders_without_a_file_name_the_missing_argument():
+    from losses import build_dists, build_lpips_plus
+    with pytest.raises(ValueError, match="build_vgg19_relu54: weights_path is None"):
+        build_vgg19_relu54("torchvision")
+    with pytest.raises(ValueError, match="build_texture_features: weights_path is None"):
+        build_texture_features()
+    with pytest.raises(ValueError, match="lpips_path is None"):
+        build_lpips_plus(alexnet_path="alexnet.pth")
+    with pytest.raises(ValueError, match="build_dists: vgg16_path is None"):
+        build_dists()
+
+
 def test_content_loss_lab_l_and_rgb(random_vgg):
     g = torch.Generator().manual_seed(2)
     x, y = torch.rand(2, 3, 32, 32, generator=g), torch.rand(2, 3, 32, 32, generator=g)

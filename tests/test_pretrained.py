@@ -116,6 +116,33 @@ def test_download_verifies_the_checksum(local_server, tmp_path):
     assert sorted(p.name for p in cache.rglob("*")) == ["good.pth", "sub"]  # no partial or wrong file
 
 
+def test_backbone_download_checks_the_torch_hub_prefix(local_server, tmp_path, monkeypatch):
+    """A torchvision file name carries the first 8 hex digits of its sha256 (torch.hub's rule): a file whose
+    digest starts with them lands where torch.hub looks; another is refused and nothing is kept."""
+    import dataclasses
+
+    from pretrained import WEIGHT_FILES, download_weight
+    served, url = local_server
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    payload = bytes(range(256)) * 40
+    (served / "alexnet.pth").write_bytes(payload)
+    entry = dataclasses.replace(WEIGHT_FILES["alexnet"], url=url + "alexnet.pth",
+                                sha256=hashlib.sha256(payload).hexdigest()[:8])
+    landed = download_weight(entry, progress=False)
+    assert landed == tmp_path / "torch" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    assert landed.read_bytes() == payload
+    landed.unlink()
+    wrong = dataclasses.replace(entry, sha256="%08x" % ((int(entry.sha256, 16) + 1) % 16**8))
+    with pytest.raises(ChecksumError, match="sha256"):
+        download_weight(wrong, progress=False)
+    assert list(landed.parent.iterdir()) == []
+    # every torchvision entry checks the hex its published file name carries (torch.hub's HASH_REGEX)
+    import re
+    for item in WEIGHT_FILES.values():
+        if item.location == "torch_checkpoints":
+            assert item.sha256 == re.search(r"-([a-f0-9]+)\.", item.file).group(1)
+
+
 def test_missing_published_checkpoint_is_downloaded_into_the_cache(local_server, tmp_path, reference_checkpoints):
     served, url = local_server
     entry = PUBLISHED["fujifilm_robust_isp_paired"]
