@@ -315,11 +315,7 @@ def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        cfg = effective_config(args)
-    except ConfigError as error:
-        print(f"fit.py: {error}", file=sys.stderr)
-        return 2
+    cfg = effective_config(args)
     device_kind = "cuda" if cfg["device"].startswith("cuda") or (
         cfg["device"] == "auto" and torch.cuda.is_available()) else "cpu"
     info = init_distributed(device_kind)

@@ -188,14 +188,9 @@ def main(argv=None) -> int:
     if args.runtime == "fused":  # fail before the sweep, not once per checkpoint
         select_runtime(build_generator(settings["backbone"]), "fused", args.device)
     input_kind = generator_info(settings["backbone"])["input_kind"]
-    from data import BadInputError
-    try:
-        data = load_split(settings["data_root"], dataset_preset(settings["dataset"], settings["zrr_normalisation"]),
-                          args.split, input_kind, args.batch_size, args.limit, args.num_workers,
-                          progress=not args.quiet, indices=args.indices)
-    except BadInputError as error:  # bad data or index list: one line naming it, no traceback
-        print(f"inference.py: {error}", file=sys.stderr)
-        return 2
+    data = load_split(settings["data_root"], dataset_preset(settings["dataset"], settings["zrr_normalisation"]),
+                      args.split, input_kind, args.batch_size, args.limit, args.num_workers,
+                      progress=not args.quiet, indices=args.indices)
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
     failures, scoring_start = 0, time.perf_counter()
     for path, csv_file in tqdm(pending, desc="checkpoints", disable=args.quiet):

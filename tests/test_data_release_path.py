@@ -254,7 +254,8 @@ def test_the_same_list_works_for_fit_and_inference(tiny_fujifilm_root, tmp_path,
     capsys.readouterr()
     # An unknown stem: one line naming the list, the line and the entry, exit code 2, in both scripts.
     (tmp_path / "bad.txt").write_text("5\n77\n")
-    assert inference.main(common + ["--indices", str(tmp_path / "bad.txt"), "--rescore"]) == 2
+    from cli import run_main
+    assert run_main(inference.main, "inference.py", common + ["--indices", str(tmp_path / "bad.txt"), "--rescore"]) == 2
     err = capsys.readouterr().err.strip()
     assert "bad.txt, line 2: stem '77' has no file in" in err and len(err.splitlines()) == 1
     overrides = {"data_root": str(tiny_fujifilm_root), "train_indices": str(tmp_path / "bad.txt"), "cache_dir": "",

@@ -116,7 +116,8 @@ def test_report_without_published_file_says_so(scored_stage, tmp_path):
 
 
 def test_report_cli_errors_and_help(tmp_path, capsys):
-    assert demo_report.main([str(tmp_path)]) == 2
+    from cli import run_main
+    assert run_main(demo_report.main, "python -m tools.demo_report", [str(tmp_path)]) == 2
     assert "config.json" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         demo_report.main(["--help"])

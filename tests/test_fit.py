@@ -60,7 +60,8 @@ def test_other_config_file(tmp_path):
 
 
 def test_cli_reports_bad_override(capsys):
-    assert fit.main(["--set", "bacbone=robust_isp"]) == 2
+    from cli import run_main
+    assert run_main(fit.main, "fit.py", ["--set", "bacbone=robust_isp"]) == 2
     assert "did you mean backbone" in capsys.readouterr().err
 
 

@@ -114,7 +114,8 @@ def test_fit_with_recipe_keeps_published_in_config_json(tiny_fujifilm_root, tmp_
         saved = json.loads((folder / "config.json").read_text())
         assert saved["published"] == expected and saved["recipe"] == recipe.stem
         assert saved["batch_size"] == 2 and "base_config" not in saved
-    assert fit.main(["--config", str(recipe), "--set", "max_step=1"]) == 2
+    from cli import run_main
+    assert run_main(fit.main, "fit.py", ["--config", str(recipe), "--set", "max_step=1"]) == 2
 
 
 # --- published numbers beside the measured best ------------------------------------------------------

@@ -81,6 +81,8 @@ def test_missing_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
     inputs = tmp_path / "raws"
     inputs.mkdir()
     np.save(inputs / "x.npy", np.zeros((8, 8, 4), dtype=np.uint16))
-    code = submit.main(["--checkpoint", str(tmp_path / "missing.pth"), "--backbone", "efficient_isp",
-                        "--input", str(inputs), "--output", str(tmp_path / "out")])
+    from cli import run_main
+    code = run_main(submit.main, "python -m tools.submit",
+                    ["--checkpoint", str(tmp_path / "missing.pth"), "--backbone", "efficient_isp",
+                     "--input", str(inputs), "--output", str(tmp_path / "out")])
     assert code == 2 and "missing.pth" in capsys.readouterr().err

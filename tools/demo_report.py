@@ -151,15 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        text, picture = make_report(Path(args.stage_dir), args.best, args.images)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"tools.demo_report: {error}", file=sys.stderr)
-        return 2
+    text, picture = make_report(Path(args.stage_dir), args.best, args.images)
     print(text)
     print(f"side by side: {picture}\ntable: {Path(args.stage_dir) / 'report.csv'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli import run_main
+    sys.exit(run_main(main, "python -m tools.demo_report"))

@@ -78,11 +78,7 @@ def main(argv=None) -> int:
     if not files:
         print(f"tools.submit: no {preset.raw_ext} files in {in_dir}", file=sys.stderr)
         return 2
-    try:
-        _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device, "tools.submit")
-    except (FileNotFoundError, RuntimeError, ValueError, KeyError) as error:  # missing or mismatched checkpoint
-        print(f"tools.submit: cannot load --checkpoint {args.checkpoint}: {error}", file=sys.stderr)
-        return 2
+    _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device, "tools.submit")
     out_dir.mkdir(parents=True, exist_ok=True)
     written, failed, start = [], [], time.perf_counter()
     with torch.no_grad():
