@@ -247,13 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from data import BadInputError
-
-    try:
-        return args.func(args)
-    except BadInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return args.func(args)
 
 
 if __name__ == "__main__":

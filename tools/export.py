@@ -257,11 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        net, backbone = load_network(args.checkpoint, args.backbone, allow_random=args.random)
-    except (FileNotFoundError, ValueError) as err:  # ValueError covers CheckpointError / unknown backbone
-        print(f"export: {err}", file=sys.stderr)
-        return 2
+    net, backbone = load_network(args.checkpoint, args.backbone, allow_random=args.random)
     fixed_hw = tuple(args.fixed_size) if args.fixed_size else default_fixed_hw(generator_info(backbone)["input_kind"])
     ph, pw = args.parity_size
     parity_sizes = [(ph, pw), (ph + 28, pw + 44)]
