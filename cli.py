@@ -1,7 +1,7 @@
 """What every command line does with a user's mistake: one line on stderr and exit code 2, no traceback.
 
-The mistakes are the libraries' named errors (each library keeps its own classes, since libraries do not
-import each other), a path that does not exist, and a script's own `raise SystemExit("message")`.
+The mistakes are the libraries' named errors (each derives from common.errors.UserError), a path that does
+not exist, and a script's own `raise SystemExit("message")`.
 Anything else is a bug and keeps its traceback. Use from a script:
 
     if __name__ == "__main__":
@@ -9,36 +9,18 @@ Anything else is a bug and keeps its traceback. Use from a script:
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
+from common.errors import UserError
+
 USAGE_EXIT_CODE = 2
-# (module, class) of every named user-facing error; imported only when an exception is being handled.
-NAMED_ERRORS = (
-    ("data.errors", "BadInputError"),
-    ("models.checkpoint", "CheckpointError"),
-    ("models.registry", "UnknownBackboneError"),
-    ("models.tiling", "TilingError"),
-    ("pretrained.backbones", "MissingWeightsError"),
-    ("losses.weights", "WeightsMismatchError"),
-    ("pretrained.registry", "MissingCheckpointError"),
-    ("pretrained.cache", "ChecksumError"),
-    ("pretrained.cache", "DownloadError"),
-    ("training.config_loader", "ConfigError"),
-    ("runtime.select", "RuntimeUnavailable"),
-)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The exception classes that mean "the user's input is wrong" (FileNotFoundError included)."""
-    found = [FileNotFoundError]
-    for module, name in NAMED_ERRORS:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):  # an optional library that is not installed
-            continue
-    return tuple(found)
+    """The exception classes that mean "the user's input is wrong": every library's named error derives
+    from common.errors.UserError; a path that does not exist is one too."""
+    return (UserError, FileNotFoundError)
 
 
 def _quiet_opencv() -> None:

@@ -52,7 +52,7 @@ feature_cache_dtype = "float32"   # float32: the very features the step computes
 max_steps = 200000                # generator steps of the main stage. The release ran open-ended (chunks of 100 up
                                   # to ~500k steps, stopped by hand) and its published picks lie at 27,220-195,100
                                   # steps (27,220 for this default run): 200k reaches every pick; the sweep then
-                                  # picks the checkpoint (SPEC section 6). Demo and tests set their own small counts.
+                                  # picks the checkpoint (docs/method.md §6). Demo and tests set their own small counts.
 pretrain_steps = 20000            # generator steps of the demosaic pretraining stage
 g_lr = 5e-4                       # generator Adam learning rate (Efficient/Robust ISP)
 g_betas = (0.5, 0.9)              # generator Adam betas (ablation: beta1 in {0.0, 0.5})
@@ -63,9 +63,9 @@ d_every = 10                      # one discriminator update after generator ste
 d_grad_clip = 1.0                 # gradient-norm clip of each discriminator update
 train_first_linear = False        # release: the texture Ds' first linear layer keeps its random init; True trains it
 emulate_first_linear_residue = True  # release: that layer's never-zeroed .grad builds up and enters D's gradient clip
-                                  # (SPEC section 3); False drops the residue (no effect when train_first_linear=True)
+                                  # (docs/method.md §3); False drops it (no effect when train_first_linear=True)
 
-# Per-backbone presets, applied before command-line overrides (SPEC section 6).
+# Per-backbone presets, applied before command-line overrides (docs/method.md §6).
 backbone_presets = {
     "rmfa_tiny": {"g_lr": 1e-4, "d_lr": 5e-5, "d_every": 4},
     "rmfa_medium": {"g_lr": 1e-4, "d_lr": 5e-5, "d_every": 4},

@@ -1,4 +1,4 @@
-"""Train a learned ISP: demosaic pretraining, then unpaired / paired training (SPEC section 6).
+"""Train a learned ISP: demosaic pretraining, then unpaired / paired training (docs/method.md §6).
 
 examples:
   python fit.py                                         # config.py as it is
@@ -39,7 +39,7 @@ from training.distributed import (
     cleanup,
     init_distributed,
 )
-from training.feature_cache import attach_feature_cache
+from training.feature_fill import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
 from training.sampling import make_loader, random_crop_batch
 from training.stages import (

@@ -1,10 +1,10 @@
-"""Score generator checkpoints on a validation split (PSNR, SSIM, MS-SSIM, LPIPS, CIEDE2000; SPEC section 7).
+"""Score generator checkpoints on a validation split (PSNR, SSIM, MS-SSIM, LPIPS, CIEDE2000; docs/method.md §7).
 
 The split is read and preprocessed ONCE per process and kept in memory; every checkpoint is then
 only a forward pass plus metrics. One CSV per checkpoint (rows: file, step, metrics; last row the
 mean, file='mean'); a checkpoint whose CSV exists is skipped, so an interrupted sweep resumes.
 As the release's validation sweeps did, the clamped float output is scored; --quantize truncate
-(or round) scores the 8-bit image instead, as the test tables were (SPEC section 7). The mode is a
+(or round) scores the 8-bit image instead, as the test tables were (docs/method.md §7). The mode is a
 CSV column, and a CSV scored another way is scored again.
 Bad files of the split (corrupt, not 16-bit, odd size, missing pair) are left out and listed at the end
 (exit code 2); a checkpoint that fails is logged in failed.csv and the sweep goes on (exit code 1).
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cli import report_bad_inputs
 from data import DATASET_PRESETS
-from data.presets import ZRR_NORMALISATIONS
+from data.readers.presets import ZRR_NORMALISATIONS
 from evaluation import (
     METRIC_NAMES,
     NON_METRIC_COLUMNS,

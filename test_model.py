@@ -12,7 +12,7 @@ phase is cropped to RGGB; X-Trans/Foveon are refused). --dataset camera is a mod
 A dataset split folder (holding <raw_dir>/ and <target_dir>/) also works as --input.
 Outputs: <output>/<input stem>.png (8-bit), and when references exist <output>/metrics.csv
 (per image: psnr, ssim, ms_ssim, lpips, delta_e2000, latency_ms; last row 'mean'). Latency is printed per run.
-As the paper's tables were made (SPEC section 7), each output is clamped to [0, 1], saved by
+As the paper's tables were made (docs/method.md §7), each output is clamped to [0, 1], saved by
 TRUNCATION (uint8(x * 255)) and that 8-bit image / 255 is scored; --quantize round rounds instead
 (0.03-0.06 dB higher PSNR), --quantize none scores the clamped float output (PNGs then truncated).
 Large images are processed in tiles (--tile; automatic above 2048x2048 input pixels) so memory stays bounded,
@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from cli import report_bad_inputs
 from data import CAMERA_RAW_EXTS, DATASET_PRESETS, BadInputError
-from data.presets import ZRR_NORMALISATIONS
+from data.readers.presets import ZRR_NORMALISATIONS
 from evaluation import QUANTIZE_MODES, quantize_8bit, score_batch, with_summary, write_csv
 from models import tiled_forward
 from runtime import RUNTIMES, select_runtime

@@ -18,7 +18,7 @@ import numpy as np
 def make_inputs(folder: Path, dngs: int, photos: int, npys: int, size: tuple) -> None:
     from PIL import Image
 
-    from data.dng_writer import BAYER_CFA, write_dng
+    from data.synth.dng_writer import BAYER_CFA, write_dng
 
     rng = np.random.default_rng(0)
     for kind in ("dng", "photos", "npy"):

@@ -23,6 +23,7 @@ from .metrics import (
                       scored_output,
                       ssim_tf,
 )
+from .scoring_split import EvalData, evaluate_model, load_eval_data
 from .selection import (
                       LOWER_IS_BETTER,
                       SELECTION_METRIC,
@@ -41,7 +42,6 @@ from .selection import (
                       sweep_summary,
                       top_k,
 )
-from .split import EvalData, evaluate_model, load_eval_data
 from .tables import (
                       FAILED_LOG,
                       NON_METRIC_COLUMNS,

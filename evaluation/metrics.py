@@ -1,4 +1,4 @@
-"""Evaluation metrics with the conventions of the paper's tables (SPEC section 7).
+"""Evaluation metrics with the conventions of the paper's tables (docs/method.md §7).
 
 Images are NCHW tensors in [0, 1]; every metric returns one value per image, shape (B,). CIEDE2000
 (delta_e2000, mean per image) is in ciede2000.py; LPIPS is scored by a network the caller passes in.
@@ -40,7 +40,7 @@ def quantize_8bit(x: torch.Tensor, mode: str) -> torch.Tensor:
     """Clamp to [0, 1] and map to the 8-bit levels a saved PNG holds, as a uint8 tensor.
 
     mode 'truncate' is the release's uint8(x * 255) (floor; how the paper's test tables were made,
-    SPEC section 7); 'round' is floor(x * 255 + 0.5). Computed in x's own precision, so a float32
+    docs/method.md §7); 'round' is floor(x * 255 + 0.5). Computed in x's own precision, so a float32
     output gives the same levels as the release's numpy float32 arithmetic, boundary cases included.
     """
     if mode not in ("truncate", "round"):

@@ -1,5 +1,5 @@
 """Losses, frozen feature extractors, Dynamic Loss Adaptation and strict loading of given weight files
-(which file, where it lives and how it is fetched: pretrained.backbones; the scripts pass the paths).
+(which file, where it lives and how it is fetched: pretrained.backbone_weights; the scripts pass the paths).
 
 Evaluation metrics live in evaluation/; the LPIPS network the metric scores with is built here
 (build_lpips_alexnet) and handed over by the scripts."""
@@ -26,4 +26,4 @@ from .vgg import (
                           read_matconvnet_convs,
 )
 from .vit import ColorFeatures, build_color_features
-from .weights import RandomWeightsWarning, WeightsMismatchError
+from .weight_loading import RandomWeightsWarning, WeightsMismatchError

@@ -1,4 +1,4 @@
-"""Relativistic adversarial losses with R1/R2 penalties (SPEC section 5, R3GAN style).
+"""Relativistic adversarial losses with R1/R2 penalties (docs/method.md §5, R3GAN style).
 
 Discriminator outputs are flattened to one score per sample, so (B,), (B, 1) both work.
 """

@@ -1,4 +1,4 @@
-"""LPIPS+ AlexNet trunk features for the texture discriminators (SPEC sections 3 and 4).
+"""LPIPS+ AlexNet trunk features for the texture discriminators (docs/method.md §3 and 4).
 
 The trunk is torchvision's AlexNet `features`, cut at LPIPS's slice boundaries: map k is the output of
 slice k+1 (relu1 .. relu5). The discriminators read map 0 (relu1, 64 ch) and map 3 (relu4, 256 ch) of the
@@ -13,7 +13,7 @@ import torchvision
 
 from .frozen import FrozenExtractor, scale_preserving_init
 from .pixel import grayscale3
-from .weights import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
+from .weight_loading import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
 
 # LPIPS's AlexNet slices over torchvision's alexnet().features indices.
 LPIPS_ALEX_SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12))

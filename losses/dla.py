@@ -1,4 +1,4 @@
-"""Dynamic Loss Adaptation (SPEC section 5).
+"""Dynamic Loss Adaptation (docs/method.md §5).
 
 Every step each term L_i is scaled by s_i = 1 / (||grad_theta L_i||_2 + eps), the global L2 norm over
 all generator parameters, treated as a constant. The combined gradient is sum_i lambda_i s_i grad L_i,

@@ -1,4 +1,4 @@
-"""Paired texture losses through pyiqa's own architectures: LPIPS+ and DISTS (SPEC section 5), and the one
+"""Paired texture losses through pyiqa's own architectures: LPIPS+ and DISTS (docs/method.md §5), and the one
 builder of the LPIPS AlexNet v0.1 network (build_lpips_alexnet), which the scripts also hand to the LPIPS metric.
 
 pyiqa's constructors always ask torchvision for ImageNet weights (a download when absent) and load their
@@ -18,7 +18,7 @@ from common import strip_module_prefix
 
 from .frozen import FrozenExtractor
 from .vgg import VGG16_CFG, make_vgg_features
-from .weights import WeightsMismatchError, check_state_dict, load_state_file, require_path, warn_random
+from .weight_loading import WeightsMismatchError, check_state_dict, load_state_file, require_path, warn_random
 
 PathLike = Optional[Union[str, Path]]
 

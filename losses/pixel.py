@@ -1,13 +1,13 @@
-"""Pixel-space losses and colour conversions (SPEC sections 4 and 5).
+"""Pixel-space losses and colour conversions (docs/method.md §4 and 5).
 
-Each function is short and reads like its SPEC formula; tensors are (B, C, H, W) RGB in [0, 1].
+Each function is short and reads like its formula in docs/method.md §5; tensors are (B, C, H, W) RGB in [0, 1].
 """
 import math
 
 import torch
 import torch.nn.functional as F
 
-# Luma weights of the grayscale image fed to the texture trunk (SPEC 4, "Texture").
+# Luma weights of the grayscale image fed to the texture trunk (docs/method.md §4, "Texture").
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 # Row Y of the sRGB (D65) -> XYZ matrix; CIE L only depends on Y / Y_n with Y_n = 1 for D65.
 SRGB_TO_Y = (0.212671, 0.715160, 0.072169)

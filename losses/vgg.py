@@ -1,4 +1,4 @@
-"""VGG-19 relu5_4 features for the content loss (SPEC sections 4 and 5).
+"""VGG-19 relu5_4 features for the content loss (docs/method.md §4 and 5).
 
 Two weight sources, each with its own input preprocessing:
 - 'matconvnet' (release): imagenet-vgg-verydeep-19.mat, input = image*255 - [123.68, 116.779, 103.939];
@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .frozen import NATURAL_IMAGE_RMS, FrozenExtractor, scale_preserving_init
 from .pixel import mse_loss, rgb_to_lab_l3
-from .weights import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
+from .weight_loading import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
 
 # torchvision's configuration 'E' (VGG-19) and 'D' (VGG-16); 'M' = 2x2 max pool.
 VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")

@@ -1,4 +1,4 @@
-"""ViT token features for the color discriminator (SPEC section 4, "Color").
+"""ViT token features for the color discriminator (docs/method.md §4, "Color").
 
 image -> DPED Gaussian blur -> bilinear resize to 224x224 -> ViT -> last hidden state after the final
 norm, CLS (prefix) tokens dropped: (B, 196, 768) for ViT-B/16. Release: [0, 1] input, no normalisation.
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from .frozen import FrozenExtractor
 from .pixel import gaussian_blur
-from .weights import load_checked, load_state_file, require_path, warn_random
+from .weight_loading import load_checked, load_state_file, require_path, warn_random
 
 DEFAULT_VIT = "vit_base_patch16_224"
 # The release's ViT is Hugging Face's google/vit-base-patch16-224 (layer_norm_eps 1e-12); timm builds
@@ -46,7 +46,7 @@ def build_color_features(model_name: str = DEFAULT_VIT, weights_path: Optional[U
                          allow_random: bool = False, normalise: bool = False,
                          layer_norm_eps: float = RELEASE_LAYER_NORM_EPS) -> ColorFeatures:
     """Frozen timm ViT token extractor. weights_path: a timm state_dict of model_name (.safetensors or .pth;
-    for vit_base_patch16_224 the Hugging Face file pretrained.backbones registers as 'vit_base').
+    for vit_base_patch16_224 the Hugging Face file pretrained.backbone_weights registers as 'vit_base').
     layer_norm_eps: every LayerNorm's epsilon (1e-12 as the release's Hugging Face ViT; timm's own is 1e-6)."""
     path = None if allow_random else require_path(weights_path, "weights_path", "build_color_features")
     from functools import partial

@@ -2,7 +2,7 @@
 from .checkpoint import CheckpointError, extract_state_dict, identify_backbone, load_generator, read_state_dict
 from .discriminators import ColorDiscriminator, TextureDiscriminator, build_discriminator
 from .efficient_isp import EfficientISP
-from .registry import GENERATORS, UnknownBackboneError, build_generator, generator_info
+from .generator_registry import GENERATORS, UnknownBackboneError, build_generator, generator_info
 from .rmfa_net import RMFANet
 from .robust_isp import RobustISP
 from .srcnn import SRCNN

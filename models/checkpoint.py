@@ -7,11 +7,12 @@ import torch
 from torch import nn
 
 from common import strip_module_prefix
+from common.errors import UserError
 
-from .registry import GENERATORS, build_generator
+from .generator_registry import GENERATORS, build_generator
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be loaded into the requested backbone (message names both)."""
 
 

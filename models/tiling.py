@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from common.errors import UserError
+
 from .efficient_isp import ThreeConvShuffleISP
 from .rmfa_net import RMFABlock, RMFANet
 from .srcnn import SRCNN
@@ -23,7 +25,7 @@ from .srcnn import SRCNN
 LOCAL_NETWORKS = (ThreeConvShuffleISP, SRCNN)
 
 
-class TilingError(ValueError):
+class TilingError(UserError, ValueError):
     """Tile settings that cannot work (tile not larger than twice the halo)."""
 
 

@@ -1,8 +1,8 @@
 """Where every pretrained weight file lives and how it is found, fetched and verified: the authors' published
 generator checkpoints (registry: a registry name works wherever a path does; missing files are downloaded into
 the checkpoint cache and sha256-checked) and the backbone weight files the losses and the LPIPS metric load
-(backbones: found where their owning libraries look). Both fetch through pretrained.cache."""
-from .backbones import (
+(backbones: found where their owning libraries look). Both fetch through pretrained.download_cache."""
+from .backbone_weights import (
                         WEIGHT_FILES,
                         MissingWeightsError,
                         WeightFile,
@@ -12,8 +12,8 @@ from .backbones import (
                         weight_directory,
                         weight_status,
 )
-from .cache import ChecksumError, DownloadError, fetch_verified, sha256_of
-from .registry import (
+from .download_cache import ChecksumError, DownloadError, fetch_verified, sha256_of
+from .published import (
                        CACHE_ENV,
                        DOWNLOAD_COMMAND,
                        PUBLISHED,

@@ -1,5 +1,5 @@
 # Reproduction recipe: Efficient ISP, paired training, on Fujifilm UltraISP
-# (paper Table 2, Fujifilm UltraISP local test set; SPEC section 8).
+# (paper Table 2, Fujifilm UltraISP local test set; docs/method.md §8).
 # It extends config.py (base_config) with only the keys below; --set still overrides any key.
 # EDIT data_root (and train_indices) to your copy of the real dataset, or --set data_root=/path.
 #   python fit.py --config recipes/fujifilm_efficient_isp_paired.py
@@ -19,7 +19,7 @@ train_indices = ""                # whole train folder: the release kept val/tes
 
 stage = "paired"
 backbone = "efficient_isp"
-g_lr = 5e-4                       # Efficient ISP preset (SPEC section 6)
+g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10
 pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release

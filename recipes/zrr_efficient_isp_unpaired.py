@@ -1,5 +1,5 @@
 # Reproduction recipe: Efficient ISP, unpaired training, on Zurich RAW-to-RGB
-# (paper Table 1, ZRR test set; SPEC section 8).
+# (paper Table 1, ZRR test set; docs/method.md §8).
 # It extends config.py (base_config) with only the keys below; --set still overrides any key.
 # EDIT data_root (and train_indices) to your copy of the real dataset, or --set data_root=/path.
 #   python -m tools.data split --root datasets/zrr --preset zrr --n-val 1024 --n-test 0  # once
@@ -21,7 +21,7 @@ train_indices = "datasets/zrr/splits/train.txt" # EDIT with data_root: train min
 
 stage = "unpaired"
 backbone = "efficient_isp"
-g_lr = 5e-4                       # Efficient ISP preset (SPEC section 6)
+g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10
 pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release

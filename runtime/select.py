@@ -13,13 +13,15 @@ from typing import Callable
 import torch
 from torch import nn
 
+from common.errors import UserError
+
 from .fused_efficient_isp import FusedThreeConvISP
 
 RUNTIMES = ("auto", "torch", "fused")
 PARITY_BOUND = 1e-4
 
 
-class RuntimeUnavailable(RuntimeError):
+class RuntimeUnavailable(UserError, RuntimeError):
     """--runtime fused was asked for but cannot run (wrong generator, device, CPU, compiler, parity)."""
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from data import BadInputError, ISPDataset, get_preset, read_camera_raw
-from data.dng_writer import BAYER_CFA, write_dng
+from data.synth.dng_writer import BAYER_CFA, write_dng
 from wiring import load_input
 
 LETTERS = {0: "R", 1: "G", 2: "B"}

@@ -32,7 +32,7 @@ def test_fujifilm_sample_values_match_manual_pipeline(tiny_fujifilm_root):
 
 
 def test_zrr_target_of_the_output_size_passes_untouched(tiny_zrr_root):
-    """ZRR: RAW 2Hx2W mosaic, Canon target 2Hx2W (SPEC section 1): no resize, the JPG's pixels as they are."""
+    """ZRR: RAW 2Hx2W mosaic, Canon target 2Hx2W (docs/method.md §1): no resize, the JPG's pixels as they are."""
     dataset = ISPDataset(tiny_zrr_root, "zrr", "test")
     sample = dataset[0]
     assert sample["raw"].shape == (4, 32, 32) and sample["target"].shape == (3, 64, 64)

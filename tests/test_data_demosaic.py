@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from data import cached_reference, demosaic_reference, mosaic_rggb, write_raw
-from data.cache import cache_entry_path
-from data.demosaic import demosaic_settings
+from data.reference.demosaic import demosaic_settings
+from data.reference.reference_cache import cache_entry_path
 
 
 @pytest.mark.parametrize("method", ["menon", "opencv"])
@@ -87,7 +87,7 @@ def test_cache_hit_returns_identical_array_without_recomputing(raw_file, tmp_pat
     def fail(*args, **kwargs):
         raise AssertionError("cache hit must not recompute")
 
-    monkeypatch.setattr("data.cache.demosaic_reference", fail)
+    monkeypatch.setattr("data.reference.reference_cache.demosaic_reference", fail)
     second = cached_reference(raw_file, cache, method="menon")
     np.testing.assert_array_equal(first, second)
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from data import BadInputError, ISPDataset, cached_reference, demosaic_reference, read_index_list
-from data.cache import cache_entry_path
-from data.demosaic import demosaic_settings
-from data.synthetic_ntire import make_synthetic_ntire
+from data.reference.demosaic import demosaic_settings
+from data.reference.reference_cache import cache_entry_path
+from data.synth.synthetic_ntire import make_synthetic_ntire
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_bad_npy_files_name_the_file(tmp_path, content, problem):
 
 
 def _grayworld_by_hand(packed, white, gamma, out_hw):
-    """SPEC 9 written out: R, (G1+G2)/2, B; gray-world gains; clip; min-max; gamma; antialiased bilinear."""
+    """docs/method.md §9 written out: R, (G1+G2)/2, B; gray-world gains; clip; min-max; gamma; antialiased bilinear."""
     x = packed.astype(np.float64) / white
     rgb = np.stack([x[..., 0], (x[..., 1] + x[..., 2]) / 2, x[..., 3]], axis=-1)
     mean_r, mean_g, mean_b = rgb[..., 0].mean(), rgb[..., 1].mean(), rgb[..., 2].mean()

@@ -1,4 +1,4 @@
-"""Packing order, per-channel normalisation and the RMFA split against hand-built arrays (SPEC section 1)."""
+"""Packing order, per-channel normalisation and the RMFA split against hand-built arrays (docs/method.md §1)."""
 import numpy as np
 import pytest
 

@@ -51,7 +51,7 @@ def _bright_smooth_mosaic(size=32):
 # --- demosaiced reference ------------------------------------------------------------------------
 
 def test_default_reference_is_the_release_formula_without_highlight_clipping(tmp_path):
-    """SPEC 1: reference = ((M*g - min) / (max - min)) ** (1/2.2), resized; bright pixels not saturated."""
+    """docs/method.md §1: reference = ((M*g - min) / (max - min)) ** (1/2.2), resized; bright pixels not saturated."""
     raw = _bright_smooth_mosaic()
     path = tmp_path / "train" / "mediatek_raw" / "0.png"
     path.parent.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Independent checks of data/ against SPEC section 1, each computed by hand (loops / float64 numpy / torch)
+"""Independent checks of data/ against docs/method.md §1, each computed by hand (loops / float64 numpy / torch)
 rather than by re-using the library's own formulas."""
 import json
 import shutil
@@ -20,12 +20,12 @@ from data import (
     read_rgb,
     rmfa_split,
 )
-from data.cache import cache_entry_path, cached_reference
-from data.demosaic import demosaic_settings
-from data.raw_io import write_raw
-from data.synthetic import _crop_window, load_source_photos, photo_band, split_bands, stereo_max_disparity
+from data.readers.raw_io import write_raw
+from data.reference.demosaic import demosaic_settings
+from data.reference.reference_cache import cache_entry_path, cached_reference
+from data.synth.synthetic import _crop_window, load_source_photos, photo_band, split_bands, stereo_max_disparity
 
-# (row offset, column offset) of each packed channel inside the 2x2 cell, SPEC order B, Gb, R, Gr.
+# (row offset, column offset) of each packed channel inside the 2x2 cell, packed order B, Gb, R, Gr.
 PACKED_OFFSETS = [(1, 1), (0, 1), (0, 0), (1, 0)]
 
 
@@ -58,7 +58,7 @@ def test_normalise_fujifilm_in_float64_without_clipping():
     for c, (dy, dx) in enumerate(PACKED_OFFSETS):
         expected = (raw[dy::2, dx::2].astype(np.float64) - black[c]) / (1023.0 - black[c])
         np.testing.assert_allclose(out[c], expected, rtol=1e-6, atol=1e-7)
-    # SPEC's packed path says subtract and divide, nothing about clipping: values below black stay negative.
+    # The release's packed path says subtract and divide, nothing about clipping: values below black stay negative.
     assert out[2, 0, 0] == pytest.approx(-58 / 965, rel=1e-6)
     assert out[0, 0, 0] == pytest.approx(1.0, rel=1e-7)
 
@@ -94,7 +94,7 @@ def test_dataset_split3_uses_the_spec_constants_on_both_layouts(tiny_fujifilm_ro
 
 
 def _menon_reference_by_hand(raw, divisor, out_size):
-    """SPEC section 1 step by step; divisor 65535 is the release's scaling, a white level the clipping variant."""
+    """docs/method.md §1 step by step; divisor 65535 is the release's scaling, a white level the clipping variant."""
     from colour_demosaicing import demosaicing_CFA_Bayer_Menon2007
 
     rgb = demosaicing_CFA_Bayer_Menon2007(raw.astype(np.float64), "RGGB") / divisor
@@ -105,7 +105,7 @@ def _menon_reference_by_hand(raw, divisor, out_size):
 
 def test_menon_reference_defaults_with_torch_bilinear_resize():
     raw = _random_mosaic(4, (16, 20), 40, 1000)
-    out = demosaic_reference(raw, out_size=(10, 14))  # every SPEC default: menon, /65535, gains, gamma 2.2
+    out = demosaic_reference(raw, out_size=(10, 14))  # every release default: menon, /65535, gains, gamma 2.2
     assert out.shape == (10, 14, 3) and out.dtype == np.float32
     # cv2 INTER_LINEAR (what the code uses) and torch bilinear align_corners=False agree to float precision.
     np.testing.assert_allclose(out, _menon_reference_by_hand(raw, 65535.0, (10, 14)), atol=2e-6)
@@ -175,7 +175,7 @@ def test_failed_cache_write_leaves_no_entry_or_temp_file(tmp_path, monkeypatch):
     def broken_save(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("data.cache.np.save", broken_save)
+    monkeypatch.setattr("data.reference.reference_cache.np.save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         cached_reference(raw_path, tmp_path / "cache", method="opencv")
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from data import ISPDataset, make_synthetic_dataset
-from data.raw_io import read_raw
-from data.synthetic import INVERSE_ISP
+from data.readers.raw_io import read_raw
+from data.synth.synthetic import INVERSE_ISP
 from evaluation import psnr
 from models import load_generator
 

@@ -1,4 +1,4 @@
-"""How outputs are quantised and scored (SPEC section 7), against numpy written out here.
+"""How outputs are quantised and scored (docs/method.md §7), against numpy written out here.
 
 test_model.py saves uint8(clip(x, 0, 1) * 255) (truncation, in float32 as the release's numpy did) and
 scores that PNG / 255; validation sweeps score the clamped float output unless asked for 8-bit.

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import fit
-from data.feature_cache import FeatureStore, image_key
+from data.features.feature_store import FeatureStore, image_key
 from training.config_loader import load_config
 from training.distributed import DistInfo
 from training.monitor import Monitor

@@ -4,7 +4,7 @@ fit.py's own step (Trainer._train_step) runs two generator steps and one discrim
 test replays them the way the release's code does them, with plain autograd: the raw adversarial
 term backward once and the DLA-scaled term backward twice (all accumulating into fc1's .grad), the D
 loss written out with its R1/R2 penalties, the clip written out over every gradient including the
-residue, and Adam on every layer but fc1 (SPEC section 3).
+residue, and Adam on every layer but fc1 (docs/method.md §3).
 
 Both sides run in float64: with random backbones a term's generator gradient can be ~1e-7, so its
 DLA scale is ~1e6 and float32 rounding of the two computations would dominate the comparison.

@@ -1,6 +1,6 @@
-"""Independent audit of losses/ and evaluation/metrics.py against SPEC sections 3, 4, 5 and 7.
+"""Independent audit of losses/ and evaluation/metrics.py against docs/method.md §3, 4, 5 and 7.
 
-Every expected value here is computed from the SPEC text with numpy / scipy / plain torch written in this
+Every expected value here is computed from docs/method.md with numpy / scipy / plain torch written in this
 file (python loops, scipy.stats, hand-written correlations and resizes), never through the module under test.
 """
 import math
@@ -42,7 +42,7 @@ def _rand(*shape, seed=0):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-# ----------------------------------------------------------------------------- SPEC 5: pixel losses
+# ----------------------------------------------------------------------------- docs/method.md §5: pixel losses
 
 def test_tv_by_python_loops_on_non_square_batch():
     x = _rand(2, 3, 5, 7)
@@ -89,7 +89,7 @@ def test_lab_l_against_skimage_including_out_of_range_values():
             np.testing.assert_allclose(l3[b, c], expected, atol=1e-9)
 
 
-# ----------------------------------------------------------------------------- SPEC 4: VGG-19 content
+# ----------------------------------------------------------------------------- docs/method.md §4: VGG-19 content
 
 def _torchvision_vgg19_relu54(vgg):
     """torchvision's own VGG-19 'E' layer list (no classifier), cut at relu5_4, holding vgg's weights."""
@@ -152,7 +152,7 @@ def test_matconvnet_filters_are_rows_by_cols_cross_correlation(tmp_path):
     np.testing.assert_allclose(got.numpy().transpose(1, 2, 0), expected, atol=1e-5)
 
 
-# ----------------------------------------------------------------------------- SPEC 3/4: AlexNet texture maps
+# ------------------------------------------------------------------ docs/method.md §3/4: AlexNet texture maps
 
 def test_texture_maps_are_lpips_slices_of_grayscale_at_spec_sizes():
     torch.manual_seed(1)
@@ -175,7 +175,7 @@ def test_texture_maps_are_lpips_slices_of_grayscale_at_spec_sizes():
     torch.testing.assert_close(map3, expected3, rtol=1e-5, atol=1e-5)
 
 
-# ----------------------------------------------------------------------------- SPEC 4: ViT color tokens
+# ----------------------------------------------------------------------------- docs/method.md §4: ViT color tokens
 
 def _bilinear_half_pixel(img, out_h, out_w):
     """Bilinear resize with half-pixel centres (align_corners=False, no antialias), edge-clamped; (C,H,W)."""
@@ -213,7 +213,7 @@ def test_vit_base_tokens_blur_resize_final_norm_cls_dropped():
     torch.testing.assert_close(tokens, expected, rtol=1e-4, atol=1e-4)
 
 
-# ----------------------------------------------------------------------------- SPEC 5: adversarial
+# ----------------------------------------------------------------------------- docs/method.md §5: adversarial
 
 class SmallD(nn.Module):
     def __init__(self):
@@ -253,7 +253,7 @@ def test_relativistic_losses_and_r1_r2_by_per_sample_loops():
     assert loss_paper.item() == pytest.approx(adv + 5.0 * (r1 + r2), rel=1e-10)
 
 
-# ----------------------------------------------------------------------------- SPEC 5: DLA
+# ----------------------------------------------------------------------------- docs/method.md §5: DLA
 
 def test_dla_unequal_lambdas_norms_and_constant_scale_autograd():
     torch.manual_seed(4)
@@ -279,7 +279,7 @@ def test_dla_unequal_lambdas_norms_and_constant_scale_autograd():
         torch.testing.assert_close(got, exp, rtol=1e-10, atol=1e-12)
 
 
-# ----------------------------------------------------------------------------- SPEC 7: metrics (TF semantics)
+# ------------------------------------------------------------------ docs/method.md §7: metrics (TF semantics)
 
 W_MS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

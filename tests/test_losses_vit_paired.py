@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 
 from losses import WeightsMismatchError, build_color_features, build_dists, build_lpips_plus
 from pretrained import MissingWeightsError
-from training.backbones import color_network
+from training.backbone_paths import color_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::losses.RandomWeightsWarning")
 TINY = "vit_tiny_patch16_224"

@@ -170,7 +170,7 @@ def test_color_discriminator_mean_over_tokens():
 
 
 def _rmfa_reference(sd, x, n_blocks=2):
-    """RMFA-Net tiny written out from SPEC section 2 with plain functional calls on the checkpoint tensors."""
+    """RMFA-Net tiny written out from docs/method.md §2 with plain functional calls on the checkpoint tensors."""
     def conv(h, key, bias=True):
         w = sd[key + ".weight"]
         return F.conv2d(h, w, sd[key + ".bias"] if bias else None, padding=w.shape[-1] // 2)

@@ -30,13 +30,13 @@ def test_registry_matches_reference_files(reference_checkpoints):
 
 
 def test_registry_metrics_are_the_papers():
-    from test_recipes import METRICS, SPEC_TABLE  # SPEC section 8, written out once in the tests
+    from test_recipes import METRICS, PAPER_TABLE  # docs/method.md §8, written out once in the tests
     with_figures = {}
     for entry in PUBLISHED.values():
         if entry.paper is not None:
             stage = "paired_no_adv" if entry.mode == "paired_wo_adv" else entry.mode
             with_figures[(entry.dataset, stage, entry.backbone)] = tuple(entry.paper[m] for m in METRICS)
-    assert with_figures == SPEC_TABLE  # and the entries the paper has no figures for carry none
+    assert with_figures == PAPER_TABLE  # and the entries the paper has no figures for carry none
 
 
 def test_resolve_by_name_file_and_stem(reference_checkpoints):

@@ -1,4 +1,4 @@
-"""recipes/: one config per published result (SPEC section 8), loaded over config.py; the published
+"""recipes/: one config per published result (docs/method.md §8), loaded over config.py; the published
 numbers reach the run's config.json and are printed beside the best checkpoint by tools.best / inference."""
 import csv
 import json
@@ -14,8 +14,8 @@ from training.config_loader import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
-# SPEC section 8, written out: (data, stage, backbone) -> (PSNR, SSIM, MS-SSIM, LPIPS).
-SPEC_TABLE = {
+# docs/method.md §8, written out: (data, stage, backbone) -> (PSNR, SSIM, MS-SSIM, LPIPS).
+PAPER_TABLE = {
     ("fujifilm", "paired_no_adv", "efficient_isp"): (23.2692, 0.8273, 0.9374, 0.1851),
     ("fujifilm", "paired", "efficient_isp"): (23.6477, 0.8401, 0.9498, 0.1465),
     ("fujifilm", "unpaired", "efficient_isp"): (23.0711, 0.8300, 0.9449, 0.1614),
@@ -27,7 +27,7 @@ SPEC_TABLE = {
     ("zrr", "paired", "efficient_isp"): (19.692, 0.699, 0.837, 0.198),
     ("zrr", "unpaired", "efficient_isp"): (19.448, 0.700, 0.832, 0.239),
 }
-# SPEC section 6: (g_lr, d_lr, generator steps per D step).
+# docs/method.md §6: (g_lr, d_lr, generator steps per D step).
 PRESETS = {"efficient_isp": (5e-4, 1e-5, 10), "robust_isp": (5e-4, 1e-5, 10), "rmfa_tiny": (1e-4, 5e-5, 4)}
 METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
 
@@ -38,7 +38,7 @@ def recipe_files():
 
 def published_step(registry_name: str) -> int:
     """The pick's step from the published checkpoint's file name (e.g. ..._step_27220.pth)."""
-    from pretrained.registry import PUBLISHED
+    from pretrained.published import PUBLISHED
     return int(re.search(r"step_(\d+)\.pth$", PUBLISHED[registry_name].file).group(1))
 
 
@@ -47,8 +47,8 @@ def test_one_recipe_per_published_row():
     for path in recipe_files():
         cfg = load_config(path)
         rows[(cfg["dataset"], cfg["stage"], cfg["backbone"])] = path
-    assert sorted(rows) == sorted(SPEC_TABLE)
-    assert len(recipe_files()) == len(SPEC_TABLE)
+    assert sorted(rows) == sorted(PAPER_TABLE)
+    assert len(recipe_files()) == len(PAPER_TABLE)
 
 
 @pytest.mark.parametrize("path", recipe_files(), ids=lambda p: p.stem)
@@ -56,7 +56,7 @@ def test_recipe_settings(path):
     cfg = load_config(path)
     key = (cfg["dataset"], cfg["stage"], cfg["backbone"])
     published = cfg["published"]
-    assert [published[m] for m in METRICS] == list(SPEC_TABLE[key])
+    assert [published[m] for m in METRICS] == list(PAPER_TABLE[key])
     assert cfg["recipe"] == path.stem
     pick = published_step(cfg["recipe"])
     assert published["step"] == pick and pick <= cfg["max_steps"] <= pick + 20000

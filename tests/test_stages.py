@@ -1,12 +1,12 @@
-"""training.stages.STAGE_TABLE against SPEC section 5 (loss sets written out here) and the README."""
+"""training.stages.STAGE_TABLE against docs/method.md §5 (loss sets written out here) and the README."""
 from pathlib import Path
 
 from training.stages import STAGE_TABLE, stage_table_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-# SPEC section 5 "Loss sets", as sets (the table's order is the logging order, not a claim of the SPEC).
-SPEC_LOSS_SETS = {
+# docs/method.md §5 "Loss sets", as sets (the table's order is the logging order, not a claim of the method).
+METHOD_LOSS_SETS = {
     "pretrain": {"content", "mse", "tv"},
     "unpaired": {"content", "adv_color", "adv_lin0", "adv_lin3", "tv"},
     "paired": {"content", "lpips_plus", "dists", "tv", "color", "adv_lin0", "adv_lin3"},
@@ -15,14 +15,14 @@ SPEC_LOSS_SETS = {
 
 def test_loss_sets_follow_the_spec():
     assert set(STAGE_TABLE) == {"pretrain", "unpaired", "paired", "paired_no_adv"}
-    for name, terms in SPEC_LOSS_SETS.items():
+    for name, terms in METHOD_LOSS_SETS.items():
         assert set(STAGE_TABLE[name].terms) == terms, name
-    without_adv = {t for t in SPEC_LOSS_SETS["paired"] if not t.startswith("adv_")}
+    without_adv = {t for t in METHOD_LOSS_SETS["paired"] if not t.startswith("adv_")}
     assert set(STAGE_TABLE["paired_no_adv"].terms) == without_adv
 
 
 def test_what_each_stage_reads():
-    # SPEC: pretraining and unpaired content compare with the demosaiced reference (unpaired in LAB L);
+    # docs/method.md §5: pretraining and unpaired content compare with the demosaiced reference (unpaired in LAB L);
     # paired stages with the ground truth; only pretraining has its own step budget and starts from scratch.
     expected = {"pretrain": ("reference", True, True, "pretrain_steps", False),
                 "unpaired": ("reference", True, False, "max_steps", True),

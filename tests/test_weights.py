@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from losses import RandomWeightsWarning, WeightsMismatchError, build_texture_features
-from losses.weights import load_state_file, warn_random
+from losses.weight_loading import load_state_file, warn_random
 from pretrained import WEIGHT_FILES, MissingWeightsError, resolve_weight, weight_status
 from tools import weights as weights_cli
-from training.backbones import color_network, content_network, lpips_plus_loss, texture_network
+from training.backbone_paths import color_network, content_network, lpips_plus_loss, texture_network
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_files_found_where_the_libraries_look(empty_homes):
 
 
 def test_random_mode_warns_loudly(caplog):
-    with caplog.at_level(logging.WARNING, logger="losses.weights"):
+    with caplog.at_level(logging.WARNING, logger="losses.weight_loading"):
         with pytest.warns(RandomWeightsWarning, match="RANDOM WEIGHTS.*AlexNet"):
             build_texture_features(allow_random=True)
     assert any("meaningless" in r.getMessage() for r in caplog.records)

@@ -24,7 +24,7 @@ DEFAULT_CACHE_DIR = Path(".cache") / "demosaic"
 
 def cmd_synth(args) -> int:
     from data import make_synthetic_dataset
-    from data.synthetic_ntire import make_synthetic_ntire
+    from data.synth.synthetic_ntire import make_synthetic_ntire
 
     for layout in args.layouts:
         if layout == "ntire2026":
@@ -70,7 +70,7 @@ def cmd_prepare(args) -> int:
     from tqdm import tqdm
 
     from data import BadInputError, get_preset, select_listed
-    from data.layout import list_images, split_dirs
+    from data.readers.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
     if preset.per_file_levels:
@@ -108,7 +108,7 @@ def cmd_check(args) -> int:
 
 def cmd_split(args) -> int:
     from data import get_preset, make_split, select_listed, write_split_lists
-    from data.layout import list_images, split_dirs
+    from data.readers.layout import list_images, split_dirs
 
     preset = get_preset(args.preset)
     raw_dir, _ = split_dirs(args.root, args.source_split, preset)
@@ -126,7 +126,7 @@ def cmd_split(args) -> int:
 def _ingest_one(job, out_root, split, patch, photo_patch):
     """One RAW or photo file -> its tiles; (kind, manifest entries, problem or None). Never raises for bad data."""
     from data import BadInputError
-    from data.ingest import ingest_photo_file, ingest_raw_file
+    from data.readers.ingest import ingest_photo_file, ingest_raw_file
 
     kind, path = job
     folder = "raw" if kind == "raw" else "photos"
@@ -143,8 +143,8 @@ def cmd_ingest(args) -> int:
 
     from tqdm import tqdm
 
-    from data.camera import MANIFEST_NAME
-    from data.ingest import CAMERA_RAW_EXTS, PHOTO_EXTS, list_files, write_manifest
+    from data.readers.camera import MANIFEST_NAME
+    from data.readers.ingest import CAMERA_RAW_EXTS, PHOTO_EXTS, list_files, write_manifest
 
     out = Path(args.out)
     jobs = [("raw", p) for p in list_files(args.raw, CAMERA_RAW_EXTS)]

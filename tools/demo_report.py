@@ -59,7 +59,7 @@ def generator_output(checkpoint: Path, backbone: str, raw: torch.Tensor, batch: 
 
 
 def score(images: torch.Tensor, target: torch.Tensor, lpips) -> dict:
-    """Mean metrics over the split of outputs truncated to 8 bits, as the test tables were made (SPEC
+    """Mean metrics over the split of outputs truncated to 8 bits, as the test tables were made (docs/method.md
     section 7; NaN-aware for MS-SSIM)."""
     values = score_batch(images, target, quantize="truncate", lpips=lpips)
     return {k: float(v[~v.isnan()].mean()) if (~v.isnan()).any() else math.nan for k, v in values.items()}

@@ -4,7 +4,7 @@
       --input /data/ntire2026/test/raws --output submission/
   python -m tools.submit --checkpoint X --input DIR --output DIR --quality 90 --device cuda
 
-As the challenge baseline saves them (SPEC section 9): output clamped to [0, 1], x255, TRUNCATED to uint8
+As the challenge baseline saves them (docs/method.md §9): output clamped to [0, 1], x255, TRUNCATED to uint8
 (not rounded), written by PIL as JPEG with quality 75 (PIL's default) unless --quality says otherwise.
 The zip (default <output>.zip) holds the JPEGs at its top level. A bad input file is listed and skipped;
 the others are still written, and the exit code is then 1.

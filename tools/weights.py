@@ -1,14 +1,14 @@
 """Pretrained weight files and published generator checkpoints: `check` prints a present/missing table,
-`download` fetches missing files. Both registries live in pretrained/: backbone weights (pretrained.backbones)
+`download` fetches missing files. Both registries live in pretrained/: backbone weights (pretrained.backbone_weights)
 go where their owning libraries look (torch.hub, pyiqa, the Hugging Face cache); the authors' generator
-checkpoints (pretrained.registry names) go to the checkpoint cache ($ISP_CHECKPOINTS, else
+checkpoints (pretrained.published names) go to the checkpoint cache ($ISP_CHECKPOINTS, else
 ~/.cache/isp/checkpoints), sha256-checked.
 
     python -m tools.weights check
     python -m tools.weights download [--only NAME ...] [--checkpoint-dir DIR]
 
 Checks on what arrives: the torchvision files carry the start of their SHA-256 in their names and
-pretrained.cache verifies it, as torch.hub does; the Hugging Face hub verifies the ViT's SHA-256 itself;
+pretrained.download_cache verifies it, as torch.hub does; the Hugging Face hub verifies the ViT's SHA-256 itself;
 every file is then read
 back with the project's strict loader (the MatConvNet .mat and pyiqa's files have no published
 checksum), and a file that does not read is set aside as <file>.corrupt.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, List, Optional
 from urllib.parse import urlparse
 
-from losses.weights import WeightsMismatchError, load_state_file
+from losses.weight_loading import WeightsMismatchError, load_state_file
 from pretrained import (
     DOWNLOAD_COMMAND,
     PUBLISHED,

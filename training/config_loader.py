@@ -14,12 +14,13 @@ import runpy
 from pathlib import Path
 
 from common import atomic_write
+from common.errors import UserError
 
 _PLAIN_TYPES = (bool, int, float, str, tuple, list, dict, type(None))
 BASE_KEY = "base_config"  # in a config file: the file it extends (relative path); not a config key itself
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     pass
 
 

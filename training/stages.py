@@ -1,6 +1,6 @@
 """The four training stages (STAGE_TABLE: what each does, declared once) and one generator /
-discriminator step. fit.py, training.feature_cache, the benches and the README's stage table read
-STAGE_TABLE; loss sets follow SPEC section 5."""
+discriminator step. fit.py, training.feature_fill, the benches and the README's stage table read
+STAGE_TABLE; loss sets follow docs/method.md §5."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ import torch
 import losses
 from models import build_discriminator
 
-from . import backbones
+from . import backbone_paths
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ class LossKit:
 def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
     terms = STAGE_TABLE[stage].terms
     random_ok = cfg["allow_random_backbones"]
-    kit = LossKit(stage=stage, vgg=backbones.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok))
+    kit = LossKit(stage=stage, vgg=backbone_paths.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok))
     if "lin0" in STAGE_TABLE[stage].discriminators:
-        kit.texture = backbones.texture_network(cfg["alexnet_weights"], random_ok, cfg["normalise_features"])
+        kit.texture = backbone_paths.texture_network(cfg["alexnet_weights"], random_ok, cfg["normalise_features"])
         probe = torch.zeros(1, 3, output_size, output_size)
         with torch.no_grad():
             map0, map3 = kit.texture(probe)
@@ -104,12 +104,12 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
                 train_first_linear=cfg["train_first_linear"],
                 first_linear_requires_grad=cfg["emulate_first_linear_residue"])
     if "color" in STAGE_TABLE[stage].discriminators:
-        kit.color = backbones.color_network(cfg["vit_model"], cfg["vit_weights"], random_ok,
+        kit.color = backbone_paths.color_network(cfg["vit_model"], cfg["vit_weights"], random_ok,
                                             cfg["normalise_features"], cfg["vit_layer_norm_eps"])
         kit.discriminators["color"] = build_discriminator("color", token_dim=kit.color.token_dim)
     if "lpips_plus" in terms:
-        kit.lpips_plus = backbones.lpips_plus_loss(cfg["alexnet_weights"], cfg["lpips_weights"], random_ok)
-        kit.dists = backbones.dists_loss(cfg["vgg16_weights"], cfg["dists_weights"], random_ok)
+        kit.lpips_plus = backbone_paths.lpips_plus_loss(cfg["alexnet_weights"], cfg["lpips_weights"], random_ok)
+        kit.dists = backbone_paths.dists_loss(cfg["vgg16_weights"], cfg["dists_weights"], random_ok)
     for name in ("vgg", "texture", "color", "lpips_plus", "dists"):
         module = getattr(kit, name)
         if module is not None:
@@ -120,7 +120,7 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
 
 def real_features(kit: LossKit, target: torch.Tensor, cached: dict | None = None) -> dict:
     """Discriminator inputs of the real (DSLR) images; never differentiated. Taken from `cached`
-    (training.feature_cache: computed once per image) when it holds them."""
+    (training.feature_fill: computed once per image) when it holds them."""
     cached = {name: v for name, v in (cached or {}).items() if name in kit.discriminators}
     feats = {}
     with torch.no_grad():
@@ -178,7 +178,7 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_conten
 
 def residue_parameters(disc: torch.nn.Module) -> list:
     """The release's never-trained first linear layer of a texture discriminator, when its gradient
-    residue is emulated (SPEC section 3): it requires grad, no optimizer holds it, its .grad is never
+    residue is emulated (docs/method.md §3): it requires grad, no optimizer holds it, its .grad is never
     zeroed. Its .grad is the residue R."""
     fc1 = getattr(disc, "fc1", None)
     if fc1 is None or disc.train_first_linear or not fc1.weight.requires_grad:

@@ -1,4 +1,4 @@
-"""The NTIRE 2026 challenge baseline's content reference (SPEC section 9): no interpolation, gray-world balance.
+"""The NTIRE 2026 challenge baseline's content reference (docs/method.md §9): no interpolation, gray-world balance.
 
 R, (G1 + G2) / 2 and B of each 2x2 block at half resolution, scaled by the white level; gray-world gains
 mean(G)/mean(R), 1, mean(G)/mean(B); clip to [0, 1]; per-image min-max; gamma 1/gamma; antialiased bilinear

@@ -1,6 +1,8 @@
 """Generator registry: name -> class; each class declares input_kind and output_scale."""
 from torch import nn
 
+from common.errors import UserError
+
 from .efficient_isp import EfficientISP
 from .rmfa_net import RMFALarge, RMFAMedium, RMFATiny
 from .robust_isp import RobustISP
@@ -16,7 +18,7 @@ GENERATORS = {
 }
 
 
-class UnknownBackboneError(ValueError):
+class UnknownBackboneError(UserError, ValueError):
     """A generator name that is not registered (the message lists the choices)."""
 
 

@@ -1,4 +1,4 @@
-"""Demosaiced reference image (the "custom RGB" of the unpaired content loss and of pretraining), SPEC section 1.
+"""Demosaiced reference image (the "custom RGB" of the unpaired content loss and of pretraining), docs/method.md §1.
 
 Menon 2007 (colour-demosaicing, RGGB) or OpenCV's Bayer conversion on the raw counts as they are (no black
 level), then: scale, white-balance gains, clip to [0, 1], per-image min-max over all three channels together,
@@ -13,10 +13,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import BadInputError
+from ..errors import BadInputError
 from .grayworld import grayworld_reference
 
-DEMOSAIC_METHODS = ("menon", "opencv", "grayworld")  # grayworld: NTIRE 2026 baseline (SPEC 9)
+DEMOSAIC_METHODS = ("menon", "opencv", "grayworld")  # grayworld: NTIRE 2026 baseline (docs/method.md §9)
 REFERENCE_SCALINGS = ("uint16", "white_level")
 UINT16_RANGE = 65535.0
 

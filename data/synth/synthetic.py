@@ -18,10 +18,10 @@ import numpy as np
 
 from common import atomic_write
 
-from .errors import BadInputError
-from .packing import mosaic_rggb
-from .presets import get_preset
-from .raw_io import write_raw, write_rgb
+from ..errors import BadInputError
+from ..readers.packing import mosaic_rggb
+from ..readers.presets import get_preset
+from ..readers.raw_io import write_raw, write_rgb
 
 SOURCE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right",
                  "hubble_deep_field", "retina", "immunohistochemistry")
@@ -156,7 +156,7 @@ def inverse_isp(rng, srgb, black_level, white_level, params: InverseISPParams = 
     shot, read = 10 ** rng.uniform(*params.log10_shot), 10 ** rng.uniform(*params.log10_read)
     mosaic = mosaic + rng.normal(0.0, 1.0, mosaic.shape) * np.sqrt(shot * mosaic + read)
     black = np.zeros_like(mosaic)
-    b_ch, gb_ch, r_ch, gr_ch = black_level  # SPEC packed order: raw[1::2,1::2], [0::2,1::2], [0::2,0::2], [1::2,0::2]
+    b_ch, gb_ch, r_ch, gr_ch = black_level  # packed order, docs/method.md §1
     black[1::2, 1::2], black[0::2, 1::2], black[0::2, 0::2], black[1::2, 0::2] = b_ch, gb_ch, r_ch, gr_ch
     counts = mosaic * (white_level - black) + black
     return np.clip(np.rint(counts), 0, 1023).astype(np.uint16)
@@ -186,7 +186,7 @@ def _render_sample(rng, photos, names, band, size_hw, preset, max_disparity):
 
 
 def _raw_size(size, default) -> tuple:
-    """(h, w) of the RAW mosaic; targets have the same pixel size in both real datasets (SPEC section 1)."""
+    """(h, w) of the RAW mosaic; targets have the same pixel size in both real datasets (docs/method.md §1)."""
     size = default if size is None else size
     raw_h, raw_w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
     if raw_h % 2 or raw_w % 2 or raw_h < 8 or raw_w < 8:

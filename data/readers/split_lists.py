@@ -7,7 +7,7 @@ import numpy as np
 
 from common import atomic_write
 
-from .errors import BadInputError
+from ..errors import BadInputError
 from .layout import sort_stems
 
 
@@ -27,7 +27,7 @@ def make_split(stems, n_val=1024, n_test=1024, seed=0, exclude=()) -> dict:
 
 
 def write_split_lists(out_dir, split: dict, header: str = "") -> dict:
-    """Write <out_dir>/<name>.txt as index lists (data.index_list format) atomically; returns name -> path.
+    """Write <out_dir>/<name>.txt as index lists (data.readers.index_list format) atomically; returns name -> path.
 
     header: an optional comment written on the first line of every list, after `# <name>: `.
     """

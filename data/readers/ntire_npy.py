@@ -1,11 +1,11 @@
-"""NTIRE 2026 unpaired-ISP challenge RAW files: already packed (H/2, W/2, 4) integer arrays in .npy (SPEC 9)."""
+"""NTIRE 2026 unpaired-ISP challenge RAW files: already packed (H/2, W/2, 4) arrays in .npy (docs/method.md §9)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from .errors import BadInputError
+from ..errors import BadInputError
 from .packing import unpack_bayer
 
 

@@ -1,4 +1,4 @@
-"""The frozen pretrained networks of the losses, wired: each weight file is resolved by pretrained.backbones
+"""The frozen pretrained networks of the losses, wired: each weight file is resolved by pretrained.backbone_weights
 (an explicit path from its config key - vgg_weights, alexnet_weights, lpips_weights, vgg16_weights,
 dists_weights, vit_weights - else where its owning library keeps it) and handed to the losses builder.
 A missing file raises pretrained's MissingWeightsError naming the file, its folder and the download command.

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 import losses
-from data.feature_cache import CachedFeatures, FeatureStore
+from data.features.feature_store import CachedFeatures, FeatureStore
 from training.config_loader import ConfigError
 from training.stages import content_goal
 

@@ -2,7 +2,7 @@
 (common.atomic_write).
 
 Used for every fetched weight file: the published generator checkpoints (full sha256) and the backbone files
-of pretrained.backbones (torch.hub-style sha256 prefixes; None where no checksum is published, and the caller
+of pretrained.backbone_weights (torch.hub-style sha256 prefixes; None where no checksum is published, and the caller
 then reads the file back with its strict loader). The bytes go to a hidden temp file beside the destination
 and are renamed into place only after the checksum matched, so an interrupted or refused download never
 leaves a partial or wrong file.
@@ -18,13 +18,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from common import atomic_write
+from common.errors import UserError
 
 CHUNK_BYTES = 1 << 16
 USER_AGENT = "isp-weights"
 MIN_PREFIX_HEX = 8  # shortest checksum prefix accepted (torch.hub's file names carry 8 hex digits)
 
 
-class ChecksumError(ValueError):
+class ChecksumError(UserError, ValueError):
     """Downloaded bytes whose sha256 is not the published one; nothing was kept."""
 
 

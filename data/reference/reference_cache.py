@@ -13,8 +13,8 @@ import numpy as np
 
 from common import atomic_write
 
+from ..readers.raw_io import read_raw
 from .demosaic import demosaic_reference, demosaic_settings
-from .raw_io import read_raw
 
 # 2: the reference scaling (uint16 | white_level) joined the settings; entries of version 1 are never read.
 CACHE_FORMAT_VERSION = 2

@@ -1,9 +1,9 @@
-"""Bayer packing, per-channel normalisation and the RMFA-Net 3-channel split (SPEC section 1)."""
+"""Bayer packing, per-channel normalisation and the RMFA-Net 3-channel split (docs/method.md §1)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import BadInputError
+from ..errors import BadInputError
 
 
 def _check_mosaic(raw: np.ndarray) -> None:
@@ -11,16 +11,16 @@ def _check_mosaic(raw: np.ndarray) -> None:
         raise BadInputError(f"Bayer mosaic must be 2-D with even sides, got shape {raw.shape}")
 
 
-SPEC_SITES = ((1, 1), (0, 1), (0, 0), (1, 0))  # B, Gb, R, Gr of an RGGB mosaic with R at (0, 0)
+RELEASE_SITES = ((1, 1), (0, 1), (0, 0), (1, 0))  # B, Gb, R, Gr of an RGGB mosaic with R at (0, 0)
 
 
-def pack_bayer(raw: np.ndarray, sites=SPEC_SITES) -> np.ndarray:
-    """(H, W) RGGB mosaic -> (4, H/2, W/2), channel i = the CFA site sites[i]; default SPEC order B, Gb, R, Gr."""
+def pack_bayer(raw: np.ndarray, sites=RELEASE_SITES) -> np.ndarray:
+    """(H, W) RGGB mosaic -> (4, H/2, W/2), channel i = CFA site sites[i]; default B, Gb, R, Gr (docs/method.md §1)."""
     _check_mosaic(raw)
     return np.stack([raw[row::2, col::2] for row, col in sites], axis=0)
 
 
-def unpack_bayer(packed: np.ndarray, sites=SPEC_SITES) -> np.ndarray:
+def unpack_bayer(packed: np.ndarray, sites=RELEASE_SITES) -> np.ndarray:
     """(4, h, w) packed channels -> (2h, 2w) mosaic with channel i at CFA site sites[i] (inverse of pack_bayer)."""
     if packed.ndim != 3 or packed.shape[0] != 4:
         raise BadInputError(f"packed RAW must be (4, h, w), got shape {packed.shape}")

@@ -3,7 +3,7 @@ found, fetched and checked. Nothing touches the network or the disk at import ti
 
 Each file lives where its owning library looks for it (torch.hub's checkpoints, pyiqa's folder, the Hugging
 Face cache), so files fetched by those libraries are found too. A missing file raises MissingWeightsError
-naming the file, the folder it belongs in and the download command. Downloads go through pretrained.cache
+naming the file, the folder it belongs in and the download command. Downloads go through pretrained.download_cache
 (temp file, checksum, atomic rename) with the SHA-256 prefix torchvision's file names carry; the Hugging Face
 hub checks the ViT's SHA-256 itself. Files with no published checksum (the MatConvNet .mat, pyiqa's) are read
 back by the caller with the strict loaders of losses/ (tools.weights does).
@@ -14,11 +14,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import fetch_verified
-from .registry import DOWNLOAD_COMMAND
+from common.errors import UserError
+
+from .download_cache import fetch_verified
+from .published import DOWNLOAD_COMMAND
 
 
-class MissingWeightsError(FileNotFoundError):
+class MissingWeightsError(UserError, FileNotFoundError):
     """A pretrained weight file is absent; the message says where to put it and how to fetch it."""
 
 
@@ -149,7 +151,7 @@ def weight_status() -> dict[str, Path | None]:
 
 def download_weight(entry: WeightFile, progress: bool = True) -> Path:
     """Fetch one file into the directory its library reads from and return its path. The hub checks the
-    ViT's SHA-256; other files through pretrained.cache (the entry's SHA-256 or prefix, when it has one)."""
+    ViT's SHA-256; other files through pretrained.download_cache (the entry's SHA-256 or prefix, when it has one)."""
     if entry.location == "hf_hub":
         from huggingface_hub import hf_hub_download
         return Path(hf_hub_download(repo_id=entry.hf_repo, filename=entry.file))

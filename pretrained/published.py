@@ -1,4 +1,4 @@
-"""The authors' published generator checkpoints, the paper's metrics for them (SPEC section 8), and
+"""The authors' published generator checkpoints, the paper's metrics for them (docs/method.md §8), and
 their resolution to a file in the checkpoint cache, downloaded and verified when missing.
 
 Cache folder: the `cache_dir` argument (fit.py: config key `checkpoint_dir`), else $ISP_CHECKPOINTS,
@@ -11,7 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import DownloadError, fetch_verified
+from common.errors import UserError
+
+from .download_cache import DownloadError, fetch_verified
 
 CACHE_ENV = "ISP_CHECKPOINTS"
 MIRROR_ENV = "ISP_CHECKPOINT_URL"  # another base URL holding the same release layout (a local mirror)
@@ -22,7 +24,7 @@ RELEASE_BASE_URL = ("https://raw.githubusercontent.com/AndreiiArhire/"
                     "Learned-Lightweight-Smartphone-ISP-with-Unpaired-Data/main/")
 
 
-class MissingCheckpointError(FileNotFoundError):
+class MissingCheckpointError(UserError, FileNotFoundError):
     """A published checkpoint is neither in the cache nor downloadable; the message says what to run."""
 
 

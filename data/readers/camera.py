@@ -1,4 +1,4 @@
-"""A user's own camera (SPEC section 10): camera RAW files through rawpy (LibRaw), per-site levels, RGGB crop.
+"""A user's own camera (docs/method.md §10): camera RAW files through rawpy (LibRaw), per-site levels, RGGB crop.
 
 Every camera mosaic is brought to RGGB with R at (0, 0) by dropping the first row and/or column (and the
 matching last one, so the sides stay even); its black level per CFA site is then listed in the packed order
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BadInputError
-from .packing import SPEC_SITES
+from ..errors import BadInputError
+from .packing import RELEASE_SITES
 
 CAMERA_RAW_EXTS = (".dng", ".nef", ".cr2", ".cr3", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw", ".nrw")
 MANIFEST_NAME = "manifest.json"
@@ -49,8 +49,8 @@ def crop_to_rggb(mosaic: np.ndarray, row: int, col: int) -> np.ndarray:
 
 
 def site_black_levels(black: np.ndarray, row: int, col: int) -> tuple:
-    """Black of each packed channel (SPEC_SITES) after the crop, from the original 2x2 per-site blacks."""
-    return tuple(float(black[(r + row) % 2, (c + col) % 2]) for r, c in SPEC_SITES)
+    """Black of each packed channel (RELEASE_SITES) after the crop, from the original 2x2 per-site blacks."""
+    return tuple(float(black[(r + row) % 2, (c + col) % 2]) for r, c in RELEASE_SITES)
 
 
 def _refuse_non_bayer(path, raw) -> None:
@@ -90,9 +90,9 @@ def read_camera_raw(path) -> CameraRaw:
 
 
 def normalise_mosaic(mosaic: np.ndarray, black, white) -> np.ndarray:
-    """(x - black[site]) / (white - black[site]) per CFA site of an RGGB mosaic; black in SPEC_SITES order."""
+    """(x - black[site]) / (white - black[site]) per CFA site of an RGGB mosaic; black in RELEASE_SITES order."""
     per_site = np.empty((2, 2), dtype=np.float32)
-    for value, (row, col) in zip(black, SPEC_SITES):
+    for value, (row, col) in zip(black, RELEASE_SITES):
         per_site[row, col] = value
     reps = (mosaic.shape[0] // 2, mosaic.shape[1] // 2)
     black_map = np.tile(per_site, reps)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ntire import load_packed_npy, mosaic_from_packed_npy
+from .ntire_npy import load_packed_npy, mosaic_from_packed_npy
 from .raw_io import raw_file_problem, read_raw
 
 

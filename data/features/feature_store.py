@@ -21,8 +21,8 @@ from torch.utils.data import Dataset
 
 from common import atomic_write
 
-from .cache import file_identity, save_array, settings_hash
-from .errors import BadInputError
+from ..errors import BadInputError
+from ..reference.reference_cache import file_identity, save_array, settings_hash
 
 STORAGE_DTYPES = ("float32", "float16")
 

@@ -1,4 +1,4 @@
-"""The embedded synthetic dataset in the NTIRE 2026 challenge layout (SPEC section 9).
+"""The embedded synthetic dataset in the NTIRE 2026 challenge layout (docs/method.md §9).
 
 <root>/train/raws/<i>.npy: packed RAW (H/2, W/2, 4) uint16 in the preset's order R, G, G, B, 10-bit, no black
 level (the Fujifilm camera model of the synthetic data with its black level removed);
@@ -16,10 +16,10 @@ import numpy as np
 
 from common import atomic_write
 
-from .cache import save_array
-from .packing import pack_bayer
-from .presets import get_preset
-from .raw_io import write_rgb
+from ..readers.packing import pack_bayer
+from ..readers.presets import get_preset
+from ..readers.raw_io import write_rgb
+from ..reference.reference_cache import save_array
 from .synthetic import (
     _raw_size,
     _refuse_foreign_folder,

@@ -1,6 +1,6 @@
-"""Unpaired training set from a user's own camera: RAW patches + unrelated photo patches (SPEC section 10).
+"""Unpaired training set from a user's own camera: RAW patches + unrelated photo patches (docs/method.md §10).
 
-RAW files (DNG or any LibRaw-readable RAW) are brought to RGGB (data.camera) and cut into patch x patch
+RAW files (DNG or any LibRaw-readable RAW) are brought to RGGB (data.readers.camera) and cut into patch x patch
 mosaic tiles on a grid of even offsets, so every tile keeps the RGGB phase; tiles are 16-bit PNGs and the
 file's black level per CFA site and white level go into the manifest (the camera preset normalises each
 tile with them). Photos (JPEG/PNG) are cut into tiles of the generator's output size. No alignment needed.
@@ -14,8 +14,8 @@ import numpy as np
 
 from common import atomic_write
 
+from ..errors import BadInputError
 from .camera import CAMERA_RAW_EXTS, MANIFEST_NAME, read_camera_raw
-from .errors import BadInputError
 from .raw_io import read_rgb, write_raw, write_rgb
 
 PHOTO_EXTS = (".jpg", ".jpeg", ".png")

@@ -8,7 +8,7 @@ import numpy as np
 
 from common import atomic_write
 
-from .errors import BadInputError
+from ..errors import BadInputError
 
 
 def _decode(path) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""Dataset presets: folder names, extensions, splits and normalisation constants (SPEC section 1)."""
+"""Dataset presets: folder names, extensions, splits and normalisation constants (docs/method.md §1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Union
 
-from .errors import BadInputError
+from ..errors import BadInputError
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class DatasetPreset:
     rmfa_black: float = 63.0  # RMFA-Net 3-channel split constants
     rmfa_white: float = 1023.0
     # Packed channel order: the (row, col) site of each channel inside the 2x2 RGGB block (R at (0, 0)).
-    # Default = SPEC packing raw[1::2,1::2], raw[0::2,1::2], raw[0::2,0::2], raw[1::2,0::2] (B, Gb, R, Gr).
+    # Default = the release's packing raw[1::2,1::2], raw[0::2,1::2], raw[0::2,0::2], raw[1::2,0::2] (B, Gb, R, Gr).
     packed_sites: tuple = ((1, 1), (0, 1), (0, 0), (1, 0))
     channel_names: tuple = ("B", "Gb", "R", "Gr")
     raw_format: str = "png_mosaic"  # png_mosaic: 16-bit PNG Bayer mosaic | packed_npy: (H/2, W/2, 4) .npy
@@ -34,7 +34,7 @@ FUJIFILM_BLACK_LEVEL = (62, 60, 58, 61)  # the authors' release, packed order B,
 DATASET_PRESETS = {
     # ZRR: RAW 448x448 mosaic and Canon JPEG 448x448, the same pixel size. PyNET's loader divides by
     # 4*255 = 1020 with no black level (default; see ZRR_NORMALISATIONS for the release's variant).
-    # The RMFA split keeps SPEC's single rule (black 63, clamp, /1023) on every dataset: SPEC gives no ZRR
+    # The RMFA split keeps the release's single rule (black 63, clamp, /1023) on every dataset: the release gives no ZRR
     # variant of it (RMFA-Net was only published on Fujifilm), so we do not invent one.
     "zrr": DatasetPreset(
         name="zrr", raw_dir="huawei_raw", target_dir="canon", raw_ext=".png", target_ext=".jpg",
@@ -47,7 +47,7 @@ DATASET_PRESETS = {
         splits=("train", "val", "test"), black_level=FUJIFILM_BLACK_LEVEL, white_level=1023.0,
         rmfa_black=63.0, rmfa_white=1023.0,
     ),
-    # NTIRE 2026 unpaired ISP challenge (SPEC section 9): RAW already packed as (H/2, W/2, 4) .npy in the
+    # NTIRE 2026 unpaired ISP challenge (docs/method.md §9): RAW already packed as (H/2, W/2, 4) .npy in the
     # file's order R, G, G, B, /1023 with no black level; the generator takes the channels in that order.
     # The sub-pixel sites are not stated: we read them as R (0,0), G (0,1), G (1,0), B (1,1), which only
     # matters for the mosaic-based references (menon, opencv) and the RMFA split. JPEG targets are unrelated
@@ -67,7 +67,7 @@ DATASET_PRESETS = {
     ),
 }
 
-# ZRR packed-input normalisation: which one produced the paper's Table 1 is not known (SPEC section 1).
+# ZRR packed-input normalisation: which one produced the paper's Table 1 is not known (docs/method.md §1).
 ZRR_NORMALISATIONS = {
     "pynet": {"black_level": (0, 0, 0, 0), "white_level": 1020.0},  # PyNET's ZRR loader: x / 1020
     # the release's only ZRR path (commented out) reuses the Fujifilm loader: (x - black_c) / (1023 - black_c)

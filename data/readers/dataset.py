@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import dataset_reference
+from ..errors import BadInputError
+from ..reference.demosaic import DEMOSAIC_METHODS, demosaic_settings
+from ..reference.reference_cache import dataset_reference
 from .camera import normalise_mosaic, read_patch_levels
-from .demosaic import DEMOSAIC_METHODS, demosaic_settings
-from .errors import BadInputError
 from .index_list import select_listed
 from .layout import list_images, split_dirs, target_size_problem
 from .packing import normalise_packed, pack_bayer, rmfa_split
@@ -41,7 +41,7 @@ def generator_input(raw: np.ndarray, preset, input_kind: str, levels=None) -> np
     """A RAW mosaic as the generator takes it: packed and normalised (4, H/2, W/2) or the RMFA split (3, H, W).
 
     Channels follow the preset's packed_sites. levels = (black per packed channel, white) of this file (camera
-    RAW, ingest patches; SPEC_SITES order) instead of the preset's constants; with levels the RMFA split gets
+    RAW, ingest patches; RELEASE_SITES order) instead of the preset's constants; with levels the RMFA split gets
     the per-site normalised mosaic.
     """
     preset = get_preset(preset) if isinstance(preset, str) else preset
@@ -74,8 +74,8 @@ class ISPDataset(Dataset):
                    the same stem (size checked first); paired=False: item i of the target pool shuffled once
                    with `seed`, independently of the inputs (only listed stems when `indices` is set).
       "reference"  when reference is a demosaic method. float32 tensor (3, H, W) in [0, 1], the demosaiced
-                   reference of data.demosaic (SPEC section 1), read from / written to cache_dir when set.
-      "cached_features"  only through data.feature_cache.CachedFeatures: name -> float32 tensor, the stored
+                   reference of data.reference.demosaic (docs/method.md §1), read from / written to cache_dir when set.
+      "cached_features"  only through data.features.feature_store.CachedFeatures: name -> float32 tensor, the stored
                    frozen features of this sample's image (the shape its extractor gives for one image).
     A DataLoader batch stacks the tensors (batch first) and lists the names.
     """

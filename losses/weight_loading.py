@@ -1,6 +1,7 @@
 """Strict loading of a given weight file into a network, and the random-weights stand-in.
 
-Which file a network needs, where it lives and how it is fetched is pretrained/'s business (pretrained.backbones);
+Which file a network needs, where it lives and how it is fetched is pretrained/'s business
+(pretrained.backbone_weights);
 the scripts resolve the files and hand the paths to the builders here. Keys and shapes are always checked, so a
 wrong file never loads silently (pyiqa itself loads with strict=False). allow_random builds the same networks with
 random weights and warns loudly (demo and tests only).
@@ -12,12 +13,14 @@ from typing import Dict, Iterable, Mapping, Optional, Union
 
 import torch
 
+from common.errors import UserError
+
 LOG = logging.getLogger(__name__)
 # What the random-weights warning tells to run (the command lives with the scripts, not in a library).
 DOWNLOAD_HINT = "python -m tools.weights download"
 
 
-class WeightsMismatchError(ValueError):
+class WeightsMismatchError(UserError, ValueError):
     """A weight file exists but does not fit the network (wrong file, truncated, wrong layout)."""
 
 

@@ -1,0 +1,1 @@
+"""The on-disk store of frozen features (memory-mapped .npy per image and feature)."""

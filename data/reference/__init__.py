@@ -1,0 +1,1 @@
+"""The demosaiced reference (Menon, OpenCV, gray world) and its disk cache."""

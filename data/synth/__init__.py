@@ -1,0 +1,1 @@
+"""The embedded synthetic dataset (inverse ISP) and the DNG writer that it and the tests use."""
