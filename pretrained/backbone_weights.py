@@ -37,6 +37,9 @@ class WeightFile:
     sha256: str = ""      # published SHA-256 or its prefix (torch.hub: the hex in the file name); "" = none
 
 
+# Each URL is the one its owning library downloads (torchvision's weight enums, pyiqa's default_model_urls,
+# timm's pretrained cfg; tests/test_weights.py reads them from the installed libraries). No library holds the
+# MatConvNet VGG-19 (the release's content network): its URL is MatConvNet's model page, checked by hand.
 WEIGHT_FILES: dict[str, WeightFile] = {w.name: w for w in (
     WeightFile("vgg19_matconvnet", "imagenet-vgg-verydeep-19.mat", "config",
                "https://www.vlfeat.org/matconvnet/models/imagenet-vgg-verydeep-19.mat", 534_904_783,

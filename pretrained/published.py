@@ -1,27 +1,32 @@
-"""The authors' published generator checkpoints, the paper's metrics for them (docs/method.md §8), and
-their resolution to a file in the checkpoint cache, downloaded and verified when missing.
+"""The authors' published generator checkpoints: the one home of their facts (path in the authors' repository,
+sha256, backbone, dataset, training mode, pick step, the paper's metrics; docs/method.md §6 and §8) and their
+resolution to a file in the checkpoint cache, downloaded and verified when missing.
 
-Cache folder: the `cache_dir` argument (fit.py: config key `checkpoint_dir`), else $ISP_CHECKPOINTS,
-else $XDG_CACHE_HOME/isp/checkpoints (~/.cache/isp/checkpoints). Files keep the release layout there
-(Fujifilm/..., ZRR/..., the demosaic pretraining at the top level) and their published names.
+Cache folder: the `cache_dir` argument (fit.py: config key `checkpoint_dir`), else $ISP_CHECKPOINTS, else
+$XDG_CACHE_HOME/isp/checkpoints (~/.cache/isp/checkpoints). A file is found there at its path in the authors'
+repository (so a clone of that repository is a complete cache), at the path this project's earlier cache layout
+used (Fujifilm/<file>, ZRR/<file>, the demosaic pretraining under its old name at the top), or anywhere below
+the folder. Downloads land at the repository path.
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from common.errors import UserError
 
 from .download_cache import DownloadError, fetch_verified
 
 CACHE_ENV = "ISP_CHECKPOINTS"
-MIRROR_ENV = "ISP_CHECKPOINT_URL"  # another base URL holding the same release layout (a local mirror)
+MIRROR_ENV = "ISP_CHECKPOINT_URL"  # a base URL laid out like the authors' repository (a mirror of it)
 DOWNLOAD_COMMAND = "python -m tools.weights download"  # fetches backbone files and published checkpoints
-# The authors' code release (the paper's footnote). The registry records no per-file URLs, so files are
-# fetched by their release path (<subdir>/<file>) under this raw-file prefix of the repository.
-RELEASE_BASE_URL = ("https://raw.githubusercontent.com/AndreiiArhire/"
-                    "Learned-Lightweight-Smartphone-ISP-with-Unpaired-Data/main/")
+# The authors' code release (the paper's footnote), branch main; files are fetched at <base>/<repository path>.
+RELEASE_REPOSITORY = "AndreiiArhire/Learned-Lightweight-Smartphone-ISP-with-Unpaired-Data"
+RELEASE_BASE_URL = f"https://raw.githubusercontent.com/{RELEASE_REPOSITORY}/main/"
+METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
+PAPER_DECIMALS = {"fujifilm": 4, "zrr": 3}  # as the paper prints them (Table 2 Fujifilm, Table 1 ZRR)
 
 
 class MissingCheckpointError(UserError, FileNotFoundError):
@@ -31,89 +36,99 @@ class MissingCheckpointError(UserError, FileNotFoundError):
 @dataclass(frozen=True)
 class PublishedCheckpoint:
     name: str  # registry key, accepted wherever a checkpoint path is
-    file: str  # file name as published
+    repo_path: str  # path in the authors' repository (docs/method.md §6)
+    sha256: str  # of the published file; a download must match
     backbone: str  # models.GENERATORS key
     dataset: str | None  # 'fujifilm' | 'zrr' | None (not stated for the demosaic pretraining)
-    mode: str  # 'paired' | 'paired_wo_adv' | 'unpaired' | 'demosaic_pretrain'
-    step: int
-    subdir: str  # folder of the release layout ('Fujifilm', 'ZRR', '' for the top level)
+    mode: str  # the training stage that made it (training/stages.py): pretrain | unpaired | paired | paired_no_adv
     paper: dict | None = None  # PSNR, SSIM, MS-SSIM, LPIPS on the test set (Table 2 Fujifilm, Table 1 ZRR)
+    old_names: tuple[str, ...] = ()  # registry names used before (still resolve)
+    old_cache_path: str = ""  # where this project's earlier cache layout kept it; "" = repo_path without prefix
 
     @property
-    def release_path(self) -> str:
-        return f"{self.subdir}/{self.file}" if self.subdir else self.file
+    def file(self) -> str:
+        """File name as published."""
+        return PurePosixPath(self.repo_path).name
 
     @property
-    def sha256(self) -> str:
-        return SHA256[self.release_path]
+    def step(self) -> int:
+        """The pick's step, as the published file name carries it (docs/method.md §6: updates + 99)."""
+        return int(re.search(r"(\d+)\.pth$", self.file).group(1))
 
-
-# sha256 of the published files (measured on the authors' files; a download must match).
-SHA256 = {
-    "Efficient_ISP_demosaic_pretrain_step_20000.pth":
-        "e3afd5102c696fb31e1ed7559d69c81d8e409340291b90de2baef56e8ca1a20c",
-    "Fujifilm/Efficient_ISP_paired_step_37580.pth":
-        "978bb03eda7e4dba1800b2565da640df2437492162e8762c40c975f8902f1326",
-    "Fujifilm/Efficient_ISP_paired_wo_adv_losses_step_31190.pth":
-        "32f43a95fe62e8b935208005530e8b48e3cd63c3cc3b36f82a86a21db497e2c3",
-    "Fujifilm/Efficient_ISP_unpaired_step_27220.pth":
-        "69bf8ed24aa6eb961e745232959ed71b32803761ee2c15d5ffcf76a57f1d6980",
-    "Fujifilm/RMFA_TINY_paired_step_31690.pth":
-        "3d969480088c517e9388ec7e288977802a4c4486ec3141c4ec9b378778ef90c4",
-    "Fujifilm/RMFA_TINY_paired_wo_adv_losses_step_36120.pth":
-        "120da8bbdcec5db815c820a18b1ef50b6ae989f70f6b72d632d5d66858397d94",
-    "Fujifilm/RMFA_TINY_unpaired_step_48270.pth":
-        "7ca427c8a53dbcfcfcb297baff31f4da80da70fcd99f69054f562fd10e8a8553",
-    "Fujifilm/Robust_paired_step_31560.pth":
-        "3b9d4154341354066f9d58750fba51046e7de533c457f54c683bd1ea639a03c5",
-    "Fujifilm/Robust_paired_wo_adv_losses_step_29030.pth":
-        "a6482b07dc7bbd553434932899c090799d37816b58b9215dac1c8f4deca811f8",
-    "Fujifilm/Robust_unpaired_step_66090.pth":
-        "9199ca7f0b26fe4de23c4fb85ea2dc07e20e72ea2aa0d50fbcc21261d3ab8c3c",
-    "ZRR/Efficient_ISP_paired_step_195100.pth":
-        "cda901b993398ea0598e31acd14737c44d4609aa0598db00422089170e231e98",
-    "ZRR/Efficient_ISP_paired_wo_adv_losses_step_57200.pth":
-        "a32580141f90f53b73435ecc6b693e8a4203932c1e2fbf21cddf208634765fc1",
-    "ZRR/Efficient_ISP_unpaired_step_30750.pth":
-        "5b8c436fe6590e8aee8f32b4ad9ed117c31c876dd38190afeb582fb353d63c08",
-}
+    @property
+    def cache_paths(self) -> tuple[str, ...]:
+        """Paths below the cache folder where the file is looked for, in order."""
+        old = self.old_cache_path or self.repo_path.removeprefix("pretrained/models/")
+        return (self.repo_path, old) if old != self.repo_path else (self.repo_path,)
 
 
 def _metrics(psnr, ssim, ms_ssim, lpips) -> dict:
-    return {"psnr": psnr, "ssim": ssim, "ms_ssim": ms_ssim, "lpips": lpips}
+    return dict(zip(METRICS, (psnr, ssim, ms_ssim, lpips)))
 
 
-_ENTRIES = [
-    ("efficient_isp_demosaic_pretrain", "Efficient_ISP_demosaic_pretrain_step_20000.pth", "efficient_isp",
-     None, "demosaic_pretrain", 20000, "", None),
-    ("fujifilm_efficient_isp_paired_wo_adv", "Efficient_ISP_paired_wo_adv_losses_step_31190.pth", "efficient_isp",
-     "fujifilm", "paired_wo_adv", 31190, "Fujifilm", _metrics(23.2692, 0.8273, 0.9374, 0.1851)),
-    ("fujifilm_efficient_isp_paired", "Efficient_ISP_paired_step_37580.pth", "efficient_isp",
-     "fujifilm", "paired", 37580, "Fujifilm", _metrics(23.6477, 0.8401, 0.9498, 0.1465)),
-    ("fujifilm_efficient_isp_unpaired", "Efficient_ISP_unpaired_step_27220.pth", "efficient_isp",
-     "fujifilm", "unpaired", 27220, "Fujifilm", _metrics(23.0711, 0.8300, 0.9449, 0.1614)),
-    ("fujifilm_rmfa_tiny_paired_wo_adv", "RMFA_TINY_paired_wo_adv_losses_step_36120.pth", "rmfa_tiny",
-     "fujifilm", "paired_wo_adv", 36120, "Fujifilm", _metrics(23.7468, 0.8321, 0.9360, 0.1545)),
-    ("fujifilm_rmfa_tiny_paired", "RMFA_TINY_paired_step_31690.pth", "rmfa_tiny",
-     "fujifilm", "paired", 31690, "Fujifilm", _metrics(24.5764, 0.8698, 0.9572, 0.1121)),
-    ("fujifilm_rmfa_tiny_unpaired", "RMFA_TINY_unpaired_step_48270.pth", "rmfa_tiny",
-     "fujifilm", "unpaired", 48270, "Fujifilm", _metrics(22.7739, 0.8451, 0.9452, 0.1586)),
+_FUJI, _ZRR = "pretrained/models/Fujifilm/", "pretrained/models/ZRR/"
+_ENTRIES = (
+    PublishedCheckpoint(
+        "efficient_isp_pretrain", "checkpoint/pretrained_20000.pth",
+        "e3afd5102c696fb31e1ed7559d69c81d8e409340291b90de2baef56e8ca1a20c", "efficient_isp", None, "pretrain",
+        old_names=("efficient_isp_demosaic_pretrain",),
+        old_cache_path="Efficient_ISP_demosaic_pretrain_step_20000.pth"),
+    PublishedCheckpoint(
+        "fujifilm_efficient_isp_paired_no_adv", _FUJI + "Efficient_ISP_paired_wo_adv_losses_step_31190.pth",
+        "32f43a95fe62e8b935208005530e8b48e3cd63c3cc3b36f82a86a21db497e2c3", "efficient_isp", "fujifilm",
+        "paired_no_adv", _metrics(23.2692, 0.8273, 0.9374, 0.1851),
+        old_names=("fujifilm_efficient_isp_paired_wo_adv",)),
+    PublishedCheckpoint(
+        "fujifilm_efficient_isp_paired", _FUJI + "Efficient_ISP_paired_step_37580.pth",
+        "978bb03eda7e4dba1800b2565da640df2437492162e8762c40c975f8902f1326", "efficient_isp", "fujifilm",
+        "paired", _metrics(23.6477, 0.8401, 0.9498, 0.1465)),
+    PublishedCheckpoint(
+        "fujifilm_efficient_isp_unpaired", _FUJI + "Efficient_ISP_unpaired_step_27220.pth",
+        "69bf8ed24aa6eb961e745232959ed71b32803761ee2c15d5ffcf76a57f1d6980", "efficient_isp", "fujifilm",
+        "unpaired", _metrics(23.0711, 0.8300, 0.9449, 0.1614)),
+    PublishedCheckpoint(
+        "fujifilm_rmfa_tiny_paired_no_adv", _FUJI + "RMFA_TINY_paired_wo_adv_losses_step_36120.pth",
+        "120da8bbdcec5db815c820a18b1ef50b6ae989f70f6b72d632d5d66858397d94", "rmfa_tiny", "fujifilm",
+        "paired_no_adv", _metrics(23.7468, 0.8321, 0.9360, 0.1545),
+        old_names=("fujifilm_rmfa_tiny_paired_wo_adv",)),
+    PublishedCheckpoint(
+        "fujifilm_rmfa_tiny_paired", _FUJI + "RMFA_TINY_paired_step_31690.pth",
+        "3d969480088c517e9388ec7e288977802a4c4486ec3141c4ec9b378778ef90c4", "rmfa_tiny", "fujifilm",
+        "paired", _metrics(24.5764, 0.8698, 0.9572, 0.1121)),
+    PublishedCheckpoint(
+        "fujifilm_rmfa_tiny_unpaired", _FUJI + "RMFA_TINY_unpaired_step_48270.pth",
+        "7ca427c8a53dbcfcfcb297baff31f4da80da70fcd99f69054f562fd10e8a8553", "rmfa_tiny", "fujifilm",
+        "unpaired", _metrics(22.7739, 0.8451, 0.9452, 0.1586)),
     # The paper reports only the unpaired Robust ISP result.
-    ("fujifilm_robust_isp_paired_wo_adv", "Robust_paired_wo_adv_losses_step_29030.pth", "robust_isp",
-     "fujifilm", "paired_wo_adv", 29030, "Fujifilm", None),
-    ("fujifilm_robust_isp_paired", "Robust_paired_step_31560.pth", "robust_isp",
-     "fujifilm", "paired", 31560, "Fujifilm", None),
-    ("fujifilm_robust_isp_unpaired", "Robust_unpaired_step_66090.pth", "robust_isp",
-     "fujifilm", "unpaired", 66090, "Fujifilm", _metrics(22.9401, 0.8309, 0.9445, 0.1751)),
-    ("zrr_efficient_isp_paired_wo_adv", "Efficient_ISP_paired_wo_adv_losses_step_57200.pth", "efficient_isp",
-     "zrr", "paired_wo_adv", 57200, "ZRR", _metrics(19.667, 0.699, 0.831, 0.240)),
-    ("zrr_efficient_isp_paired", "Efficient_ISP_paired_step_195100.pth", "efficient_isp",
-     "zrr", "paired", 195100, "ZRR", _metrics(19.692, 0.699, 0.837, 0.198)),
-    ("zrr_efficient_isp_unpaired", "Efficient_ISP_unpaired_step_30750.pth", "efficient_isp",
-     "zrr", "unpaired", 30750, "ZRR", _metrics(19.448, 0.700, 0.832, 0.239)),
-]
+    PublishedCheckpoint(
+        "fujifilm_robust_isp_paired_no_adv", _FUJI + "Robust_paired_wo_adv_losses_step_29030.pth",
+        "a6482b07dc7bbd553434932899c090799d37816b58b9215dac1c8f4deca811f8", "robust_isp", "fujifilm",
+        "paired_no_adv", old_names=("fujifilm_robust_isp_paired_wo_adv",)),
+    PublishedCheckpoint(
+        "fujifilm_robust_isp_paired", _FUJI + "Robust_paired_step_31560.pth",
+        "3b9d4154341354066f9d58750fba51046e7de533c457f54c683bd1ea639a03c5", "robust_isp", "fujifilm",
+        "paired"),
+    PublishedCheckpoint(
+        "fujifilm_robust_isp_unpaired", _FUJI + "Robust_unpaired_step_66090.pth",
+        "9199ca7f0b26fe4de23c4fb85ea2dc07e20e72ea2aa0d50fbcc21261d3ab8c3c", "robust_isp", "fujifilm",
+        "unpaired", _metrics(22.9401, 0.8309, 0.9445, 0.1751)),
+    PublishedCheckpoint(
+        "zrr_efficient_isp_paired_no_adv", _ZRR + "Efficient_ISP_paired_wo_adv_losses_step_57200.pth",
+        "a32580141f90f53b73435ecc6b693e8a4203932c1e2fbf21cddf208634765fc1", "efficient_isp", "zrr",
+        "paired_no_adv", _metrics(19.667, 0.699, 0.831, 0.240),
+        old_names=("zrr_efficient_isp_paired_wo_adv",)),
+    PublishedCheckpoint(
+        "zrr_efficient_isp_paired", _ZRR + "Efficient_ISP_paired_step_195100.pth",
+        "cda901b993398ea0598e31acd14737c44d4609aa0598db00422089170e231e98", "efficient_isp", "zrr",
+        "paired", _metrics(19.692, 0.699, 0.837, 0.198)),
+    PublishedCheckpoint(
+        "zrr_efficient_isp_unpaired", _ZRR + "Efficient_ISP_unpaired_step_30750.pth",
+        "5b8c436fe6590e8aee8f32b4ad9ed117c31c876dd38190afeb582fb353d63c08", "efficient_isp", "zrr",
+        "unpaired", _metrics(19.448, 0.700, 0.832, 0.239)),
+)
 
-PUBLISHED: dict[str, PublishedCheckpoint] = {e[0]: PublishedCheckpoint(*e) for e in _ENTRIES}
+PUBLISHED: dict[str, PublishedCheckpoint] = {e.name: e for e in _ENTRIES}
+OLD_NAMES: dict[str, str] = {old: e.name for e in _ENTRIES for old in e.old_names}  # old registry name -> name
 
 
 def checkpoint_cache_dir(cache_dir: os.PathLike | str | None = None) -> Path:
@@ -127,19 +142,24 @@ def checkpoint_cache_dir(cache_dir: os.PathLike | str | None = None) -> Path:
 
 
 def find_published(name: str) -> PublishedCheckpoint | None:
-    """Registry entry by key, file name, or file stem ('Efficient_ISP_paired_step_37580')."""
-    if name in PUBLISHED:
-        return PUBLISHED[name]
+    """Registry entry by key (or an old key), file name, or file stem ('Efficient_ISP_paired_step_37580'),
+    the demosaic pretraining's old file name included."""
+    name = str(name)
+    if name in PUBLISHED or name in OLD_NAMES:
+        return PUBLISHED[OLD_NAMES.get(name, name)]
     base = Path(name).name
-    return next((e for e in PUBLISHED.values() if base in (e.file, Path(e.file).stem)), None)
+    return next((e for e in _ENTRIES for path in e.cache_paths
+                 if base in (PurePosixPath(path).name, PurePosixPath(path).stem)), None)
 
 
 def cached_path(entry: PublishedCheckpoint, cache_dir=None) -> Path | None:
-    """The entry's file in the cache: at its release path, else anywhere below the folder."""
+    """The entry's file in the cache: at its repository path, at its old cache path, else anywhere below."""
     root = checkpoint_cache_dir(cache_dir)
-    if (root / entry.release_path).is_file():
-        return root / entry.release_path
-    hits = sorted(root.rglob(entry.file)) if root.is_dir() else []
+    for relative in entry.cache_paths:
+        if (root / relative).is_file():
+            return root / relative
+    names = dict.fromkeys(PurePosixPath(p).name for p in entry.cache_paths)
+    hits = sorted(hit for name in names for hit in root.rglob(name)) if root.is_dir() else []
     return hits[0] if hits else None
 
 
@@ -147,20 +167,23 @@ def release_base_url() -> str:
     return os.environ.get(MIRROR_ENV) or RELEASE_BASE_URL
 
 
+def download_url(entry: PublishedCheckpoint, base_url: str | None = None) -> str:
+    """<base>/<repository path>; base: the argument, else $ISP_CHECKPOINT_URL, else the authors' repository."""
+    return (base_url or release_base_url()).rstrip("/") + "/" + entry.repo_path
+
+
 def download_checkpoint(entry: PublishedCheckpoint, cache_dir=None, base_url: str | None = None,
                         progress: bool = True) -> Path:
-    """Fetch the entry into the cache at its release path, sha256-checked (from $ISP_CHECKPOINT_URL
-    when set, else the authors' repository)."""
+    """Fetch the entry into the cache at its repository path, sha256-checked."""
     root = checkpoint_cache_dir(cache_dir)
-    base_url = base_url or release_base_url()
     try:
-        return fetch_verified(base_url + entry.release_path, entry.sha256, root / entry.release_path,
-                              progress=progress)
+        return fetch_verified(download_url(entry, base_url), entry.sha256, root / entry.repo_path, progress=progress)
     except DownloadError as err:
         raise MissingCheckpointError(
             f"published checkpoint {entry.name!r} ({entry.file}) is not in {root} and {err}; fetch it with "
-            f"`{DOWNLOAD_COMMAND} --only {entry.name}` when online, or put the file at {root / entry.release_path} "
-            f"(folder: --set checkpoint_dir=... or ${CACHE_ENV})") from None
+            f"`{DOWNLOAD_COMMAND} --only {entry.name}` when online, or put the file at {root / entry.repo_path} "
+            f"(folder: --set checkpoint_dir=... or ${CACHE_ENV}; a clone of {RELEASE_REPOSITORY} works as "
+            f"the folder)") from None
 
 
 def resolve_checkpoint(name_or_path, cache_dir=None, download: bool = True,
@@ -184,3 +207,17 @@ def resolve_checkpoint(name_or_path, cache_dir=None, download: bool = True,
     return found, entry.backbone
 
 
+def paper_figures(entry: PublishedCheckpoint) -> list[str]:
+    """The entry's paper metrics as the paper prints them ('-' where it reports none)."""
+    paper = entry.paper or {}
+    return [f"{paper[m]:.{PAPER_DECIMALS[entry.dataset]}f}" if m in paper else "-" for m in METRICS]
+
+
+def registry_table_markdown() -> str:
+    """pretrained/README.md's table, written from the registry (tests/test_pretrained.py keeps them in step)."""
+    rows = ["| name | repository path | backbone | dataset | mode | step | PSNR | SSIM | MS-SSIM | LPIPS |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in _ENTRIES:
+        rows.append(f"| `{e.name}` | `{e.repo_path}` | {e.backbone} | {e.dataset or '-'} | {e.mode} | {e.step} | "
+                    + " | ".join(paper_figures(e)) + " |")
+    return "\n".join(rows)

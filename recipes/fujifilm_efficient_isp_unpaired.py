@@ -7,9 +7,8 @@
 #   python -m tools.best runs/fujifilm_efficient_isp_unpaired/unpaired/eval_val   # best vs published
 base_config = "../config.py"
 
-recipe = "fujifilm_efficient_isp_unpaired" # pretrained/ registry name of the authors' checkpoint
-published = {"psnr": 23.0711, "ssim": 0.8300, "ms_ssim": 0.9449, "lpips": 0.1614,
-             "step": 27220}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+recipe = "fujifilm_efficient_isp_unpaired" # registry entry (pretrained/published.py): paper metrics, pick step
+                                  # and the step budget (pick rounded up to 10k, plus 10k) come from there
 run_name = "fujifilm_efficient_isp_unpaired" # the run folder: runs/fujifilm_efficient_isp_unpaired/
 
 dataset = "fujifilm"
@@ -22,6 +21,5 @@ backbone = "efficient_isp"
 g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10
-pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release
+pretrained_generator = "efficient_isp_pretrain" # the authors' pretraining, as the release
 batch_size = 32
-max_steps = 40000                 # published pick at step 27,220: rounded up to 10k, plus 10k

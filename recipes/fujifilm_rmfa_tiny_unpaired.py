@@ -7,9 +7,8 @@
 #   python -m tools.best runs/fujifilm_rmfa_tiny_unpaired/unpaired/eval_val   # best vs published
 base_config = "../config.py"
 
-recipe = "fujifilm_rmfa_tiny_unpaired" # pretrained/ registry name of the authors' checkpoint
-published = {"psnr": 22.7739, "ssim": 0.8451, "ms_ssim": 0.9452, "lpips": 0.1586,
-             "step": 48270}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+recipe = "fujifilm_rmfa_tiny_unpaired" # registry entry (pretrained/published.py): paper metrics, pick step
+                                  # and the step budget (pick rounded up to 10k, plus 10k) come from there
 run_name = "fujifilm_rmfa_tiny_unpaired" # the run folder: runs/fujifilm_rmfa_tiny_unpaired/
 
 dataset = "fujifilm"
@@ -24,4 +23,3 @@ d_lr = 5e-5
 d_every = 4
 pretrained_generator = ""         # none published: the pretrain stage runs first
 batch_size = 32
-max_steps = 60000                 # published pick at step 48,270: rounded up to 10k, plus 10k

@@ -7,9 +7,8 @@
 #   python -m tools.best runs/fujifilm_robust_isp_unpaired/unpaired/eval_val   # best vs published
 base_config = "../config.py"
 
-recipe = "fujifilm_robust_isp_unpaired" # pretrained/ registry name of the authors' checkpoint
-published = {"psnr": 22.9401, "ssim": 0.8309, "ms_ssim": 0.9445, "lpips": 0.1751,
-             "step": 66090}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+recipe = "fujifilm_robust_isp_unpaired" # registry entry (pretrained/published.py): paper metrics, pick step
+                                  # and the step budget (pick rounded up to 10k, plus 10k) come from there
 run_name = "fujifilm_robust_isp_unpaired" # the run folder: runs/fujifilm_robust_isp_unpaired/
 
 dataset = "fujifilm"
@@ -24,4 +23,3 @@ d_lr = 1e-5
 d_every = 10
 pretrained_generator = ""         # none published: the pretrain stage runs first
 batch_size = 32
-max_steps = 80000                 # published pick at step 66,090: rounded up to 10k, plus 10k

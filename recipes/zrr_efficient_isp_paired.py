@@ -9,9 +9,8 @@
 #   python -m tools.best runs/zrr_efficient_isp_paired/paired/eval_train   # best vs published
 base_config = "../config.py"
 
-recipe = "zrr_efficient_isp_paired" # pretrained/ registry name of the authors' checkpoint
-published = {"psnr": 19.692, "ssim": 0.699, "ms_ssim": 0.837, "lpips": 0.198,
-             "step": 195100}  # paper metrics (truncated 8-bit test outputs) and the pick's step
+recipe = "zrr_efficient_isp_paired" # registry entry (pretrained/published.py): paper metrics, pick step
+                                  # and the step budget (pick rounded up to 10k, plus 10k) come from there
 run_name = "zrr_efficient_isp_paired" # the run folder: runs/zrr_efficient_isp_paired/
 
 dataset = "zrr"
@@ -24,6 +23,5 @@ backbone = "efficient_isp"
 g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10
-pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release
+pretrained_generator = "efficient_isp_pretrain" # the authors' pretraining, as the release
 batch_size = 32
-max_steps = 210000                # published pick at step 195,100: rounded up to 10k, plus 10k

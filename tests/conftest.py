@@ -12,6 +12,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 REFERENCE_CHECKPOINTS = REPO_ROOT.parent / "shared" / "reference_checkpoints"
+RELEASE_LAYOUT = REPO_ROOT.parent / "shared" / "release_layout"  # the same files at the authors' repository paths
 
 
 def pytest_configure(config):
@@ -27,6 +28,15 @@ def reference_checkpoints() -> Path:
     if not REFERENCE_CHECKPOINTS.is_dir():
         pytest.skip(f"published checkpoints not found at {REFERENCE_CHECKPOINTS} (CI has ../shared beside the clone)")
     return REFERENCE_CHECKPOINTS
+
+
+@pytest.fixture(scope="session")
+def release_layout() -> Path:
+    """The published checkpoints at their paths in the authors' repository (pretrained/models/..., checkpoint/...);
+    tests that need them skip when ../shared is not beside the clone."""
+    if not RELEASE_LAYOUT.is_dir():
+        pytest.skip(f"authors' repository layout not found at {RELEASE_LAYOUT} (CI has ../shared beside the clone)")
+    return RELEASE_LAYOUT
 
 
 # Tiny synthetic datasets in the real layouts, generated once per test session (a second or two).

@@ -1,5 +1,6 @@
 """recipes/: one config per published result (docs/method.md §8), loaded over config.py; the published
-numbers reach the run's config.json and are printed beside the best checkpoint by tools.best / inference."""
+numbers come from the registry entry a recipe names, reach the run's config.json and are printed beside the
+best checkpoint by tools.best / inference."""
 import csv
 import json
 import re
@@ -10,9 +11,10 @@ import pytest
 import fit
 import inference
 from tools import best
-from training.config_loader import ConfigError, load_config
+from training.config_loader import ConfigError, load_config, recipe_table_markdown
 
 REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
 
 # docs/method.md §8, written out: (data, stage, backbone) -> (PSNR, SSIM, MS-SSIM, LPIPS).
 PAPER_TABLE = {
@@ -62,10 +64,14 @@ def test_recipe_settings(path):
     assert published["step"] == pick and pick <= cfg["max_steps"] <= pick + 20000
     assert cfg["batch_size"] == 32
     assert (cfg["g_lr"], cfg["d_lr"], cfg["d_every"]) == PRESETS[cfg["backbone"]]
-    expected_start = "efficient_isp_demosaic_pretrain" if cfg["backbone"] == "efficient_isp" else ""
+    expected_start = "efficient_isp_pretrain" if cfg["backbone"] == "efficient_isp" else ""
     assert cfg["pretrained_generator"] == expected_start
     assert cfg["data_root"] == f"datasets/{cfg['dataset']}"  # the documented placeholder users edit
     assert "EDIT" in path.read_text()
+    # The numbers live in the registry only: the recipe file repeats neither metrics, pick nor budget.
+    text = path.read_text()
+    assert not re.search(r"^(published|max_steps)\s*=", text, re.M)
+    assert not any(f"{value}" in text for value in PAPER_TABLE[key]) and f"{pick}" not in text.replace(",", "")
     # Everything the recipe does not set is config.py's release default.
     defaults = load_config(REPO / "config.py")
     assert cfg["g_betas"] == defaults["g_betas"] == (0.5, 0.9)
@@ -103,8 +109,50 @@ def test_base_config_layers_and_checks(tmp_path):
         load_config(tmp_path / "a.py")
 
 
+def test_published_numbers_and_budget_come_from_the_registry(tmp_path):
+    (tmp_path / "mine.py").write_text(f'base_config = "{REPO / "config.py"}"\nrecipe = "zrr_efficient_isp_paired"\n')
+    cfg = load_config(tmp_path / "mine.py")
+    assert cfg["published"] == {"psnr": 19.692, "ssim": 0.699, "ms_ssim": 0.837, "lpips": 0.198, "step": 195100}
+    assert cfg["max_steps"] == 210000  # 195,100 rounded up to 10,000 is 200,000, plus 10,000
+    assert load_config(tmp_path / "mine.py", ["max_steps=5"])["max_steps"] == 5  # --set wins
+    (tmp_path / "old.py").write_text(f'base_config = "{REPO / "config.py"}"\n'
+                                     'recipe = "zrr_efficient_isp_paired_wo_adv"\n')
+    cfg = load_config(tmp_path / "old.py")  # an old registry name: the entry's current name
+    assert cfg["recipe"] == "zrr_efficient_isp_paired_no_adv" and cfg["published"]["step"] == 57200
+    assert (cfg["max_steps"], cfg["published"]["lpips"]) == (70000, 0.240)
+    (tmp_path / "typo.py").write_text(f'base_config = "{REPO / "config.py"}"\nrecipe = "zrr_efficient_isp"\n')
+    with pytest.raises(ConfigError, match="zrr_efficient_isp.*not a published checkpoint name"):
+        load_config(tmp_path / "typo.py")
+
+
+def test_old_recipe_file_names_still_load(tmp_path):
+    for old, new in (("fujifilm_efficient_isp_paired_wo_adv", "fujifilm_efficient_isp_paired_no_adv"),
+                     ("fujifilm_rmfa_tiny_paired_wo_adv", "fujifilm_rmfa_tiny_paired_no_adv"),
+                     ("zrr_efficient_isp_paired_wo_adv", "zrr_efficient_isp_paired_no_adv")):
+        assert not (REPO / "recipes" / f"{old}.py").exists()
+        cfg = load_config(REPO / "recipes" / f"{old}.py")
+        assert cfg == load_config(REPO / "recipes" / f"{new}.py") and cfg["stage"] == "paired_no_adv"
+    mine = tmp_path / "mine.py"  # as the base of a user's own file too
+    mine.write_text(f'base_config = "{REPO / "recipes" / "zrr_efficient_isp_paired_wo_adv.py"}"\nseed = 3\n')
+    assert load_config(mine)["recipe"] == "zrr_efficient_isp_paired_no_adv"
+
+
+def test_readme_recipe_table_is_the_registry():
+    table = recipe_table_markdown(REPO / "recipes")
+    assert table in README.read_text(), "README recipe table is stale: paste recipe_table_markdown('recipes')"
+    rows = {row.split(" | ")[0].strip("| `"): row.split(" | ")[1:] for row in table.splitlines()[2:]}
+    assert set(rows) == {p.stem for p in recipe_files()}
+    for name, (start, budget, pick, *figures) in rows.items():
+        cfg = load_config(REPO / "recipes" / f"{name}.py")
+        assert start == ("authors' pretraining" if cfg["pretrained_generator"] == "efficient_isp_pretrain"
+                         else "pretrain stage")
+        assert int(pick.replace(",", "")) == published_step(name) and int(budget.replace(",", "")) == cfg["max_steps"]
+        paper = PAPER_TABLE[(cfg["dataset"], cfg["stage"], cfg["backbone"])]
+        assert [float(f.strip(" |")) for f in figures] == list(paper)
+
+
 def test_fit_with_recipe_keeps_published_in_config_json(tiny_fujifilm_root, tmp_path, reference_checkpoints):
-    recipe = REPO / "recipes" / "fujifilm_efficient_isp_paired_wo_adv.py"
+    recipe = REPO / "recipes" / "fujifilm_efficient_isp_paired_no_adv.py"
     small = [f"data_root={tiny_fujifilm_root}", f"out_dir={tmp_path}", "run_name=r", "allow_random_backbones=True",
              "batch_size=2", "num_workers=0", "cache_dir=", "max_steps=1", "save_every=1", "sample_every=1",
              "log_every=1"]

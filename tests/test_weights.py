@@ -25,6 +25,44 @@ def test_registry_knows_every_spec_file():
     assert all(w.url.startswith("https://") and w.size_bytes > 0 for w in WEIGHT_FILES.values())
 
 
+def test_torchvision_urls_are_torchvisions_own():
+    from torchvision.models import AlexNet_Weights, VGG16_Weights, VGG19_Weights
+    for name, weights in (("alexnet", AlexNet_Weights.IMAGENET1K_V1), ("vgg16", VGG16_Weights.IMAGENET1K_V1),
+                          ("vgg19_torchvision", VGG19_Weights.IMAGENET1K_V1)):
+        assert WEIGHT_FILES[name].url == weights.url
+        assert WEIGHT_FILES[name].file == weights.url.rsplit("/", 1)[1]  # torch.hub names the file after the URL
+
+
+def test_pyiqa_urls_are_pyiqas_own():
+    """The LPIPS v0.1 AlexNet heads and DISTS alpha/beta pyiqa's own archs download (their default_model_urls)."""
+    from pyiqa.archs import dists_arch, lpips_arch
+    for name, url in (("lpips_alex", lpips_arch.default_model_urls["0.1_alex"]),
+                      ("dists", dists_arch.default_model_urls["url"])):
+        assert WEIGHT_FILES[name].url == url and WEIGHT_FILES[name].file == url.rsplit("/", 1)[1]
+
+
+def test_vit_hub_id_is_timms_own():
+    """The ViT-B/16 of the color features: timm's pretrained cfg for vit_base_patch16_224 with the original
+    (ImageNet-21k, fine-tuned on 1k) weights names this hub repository; timm reads its safetensors file."""
+    import timm
+    from timm.models._hub import HF_SAFE_WEIGHTS_NAME
+
+    from losses.vit import DEFAULT_VIT
+    entry = WEIGHT_FILES["vit_base"]
+    model_tag = entry.hf_repo.split("/", 1)[1]
+    assert model_tag.split(".")[0] == DEFAULT_VIT and model_tag in timm.list_pretrained(DEFAULT_VIT + ".*")
+    config = timm.models.get_pretrained_cfg(model_tag)
+    assert config.hf_hub_id == entry.hf_repo and config.tag == "orig_in21k_ft_in1k"
+    assert entry.file == HF_SAFE_WEIGHTS_NAME and entry.url == "https://huggingface.co/" + config.hf_hub_id
+
+
+def test_matconvnet_vgg19_name():
+    """No installed library holds the MatConvNet VGG-19's URL; its file name is the one the release loads
+    (docs/method.md §4), and the URL serves that file."""
+    entry = WEIGHT_FILES["vgg19_matconvnet"]
+    assert entry.file == "imagenet-vgg-verydeep-19.mat" and entry.url.rsplit("/", 1)[1] == entry.file
+
+
 def test_missing_file_error_names_file_directory_and_command(empty_homes):
     with pytest.raises(MissingWeightsError) as info:
         resolve_weight("alexnet")

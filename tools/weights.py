@@ -1,8 +1,9 @@
 """Pretrained weight files and published generator checkpoints: `check` prints a present/missing table,
 `download` fetches missing files. Both registries live in pretrained/: backbone weights (pretrained.backbone_weights)
 go where their owning libraries look (torch.hub, pyiqa, the Hugging Face cache); the authors' generator
-checkpoints (pretrained.published names) go to the checkpoint cache ($ISP_CHECKPOINTS, else
-~/.cache/isp/checkpoints), sha256-checked.
+checkpoints (pretrained.published names) come from the authors' repository (or $ISP_CHECKPOINT_URL, a mirror laid
+out like it) into the checkpoint cache ($ISP_CHECKPOINTS, else ~/.cache/isp/checkpoints) at their repository
+paths, sha256-checked; a clone of the authors' repository given as --checkpoint-dir needs no download.
 
     python -m tools.weights check
     python -m tools.weights download [--only NAME ...] [--checkpoint-dir DIR]
@@ -24,6 +25,7 @@ from urllib.parse import urlparse
 from losses.weight_loading import WeightsMismatchError, load_state_file
 from pretrained import (
     DOWNLOAD_COMMAND,
+    OLD_NAMES,
     PUBLISHED,
     WEIGHT_FILES,
     WeightFile,
@@ -32,6 +34,7 @@ from pretrained import (
     download_checkpoint,
     download_weight,
     expected_path,
+    find_published,
     resolve_weight,
     weight_directory,
     weight_status,
@@ -58,7 +61,7 @@ def status_table() -> str:
     for name, entry in PUBLISHED.items():
         path = cached_path(entry)
         rows.append((name, "present" if path else "MISSING", "", entry.file,
-                     str(path or checkpoint_cache_dir() / entry.release_path), f"published {entry.backbone} generator"))
+                     str(path or checkpoint_cache_dir() / entry.repo_path), f"published {entry.backbone} generator"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
     return "\n".join(lines)
@@ -66,11 +69,10 @@ def status_table() -> str:
 
 def download_checkpoints(names: List[str], cache_dir) -> int:
     """Published generator checkpoints into the cache; the first failure ends the command (exit 2)."""
-    for name in names:
-        entry = PUBLISHED[name]
+    for entry in map(PUBLISHED.get, dict.fromkeys(find_published(name).name for name in names)):  # each once
         present = cached_path(entry, cache_dir)
-        print(f"{name}: present at {present}" if present else
-              f"{name}: saved {download_checkpoint(entry, cache_dir)}", flush=True)
+        print(f"{entry.name}: present at {present}" if present else
+              f"{entry.name}: saved {download_checkpoint(entry, cache_dir)}", flush=True)
     return 0
 
 
@@ -156,7 +158,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="print a present/missing table of every weight file")
     dl = sub.add_parser("download", help="download missing weight files (needs network)")
-    dl.add_argument("--only", nargs="+", choices=sorted(WEIGHT_FILES) + sorted(PUBLISHED), metavar="NAME",
+    dl.add_argument("--only", nargs="+", choices=sorted(WEIGHT_FILES) + sorted(PUBLISHED) + sorted(OLD_NAMES),
+                    metavar="NAME",
                     help=f"only these files (default: all backbone weights): {', '.join(sorted(WEIGHT_FILES))}, "
                          f"or published checkpoints: {', '.join(sorted(PUBLISHED))}")
     dl.add_argument("--checkpoint-dir", help="checkpoint cache (default $ISP_CHECKPOINTS or ~/.cache/isp/checkpoints)")
@@ -174,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     names = args.only or list(WEIGHT_FILES)
     still_missing = download([n for n in names if n in WEIGHT_FILES])
-    checkpoints_failed = download_checkpoints([n for n in names if n in PUBLISHED], args.checkpoint_dir)
+    checkpoints_failed = download_checkpoints([n for n in names if n not in WEIGHT_FILES], args.checkpoint_dir)
     return checkpoints_failed or (1 if still_missing else 0)
 
 

@@ -3,16 +3,15 @@
 # It extends config.py (base_config) with only the keys below; --set still overrides any key.
 # EDIT data_root (and train_indices) to your copy of the real dataset, or --set data_root=/path.
 #   python -m tools.data split --root datasets/zrr --preset zrr --n-val 1024 --n-test 0  # once
-#   python fit.py --config recipes/zrr_efficient_isp_paired_wo_adv.py
-#   python process_set.py --run runs/zrr_efficient_isp_paired_wo_adv/paired_no_adv --n 40 --step 10 --split train \
+#   python fit.py --config recipes/zrr_efficient_isp_paired_no_adv.py
+#   python process_set.py --run runs/zrr_efficient_isp_paired_no_adv/paired_no_adv --n 40 --step 10 --split train \
 #       -- --indices datasets/zrr/splits/val.txt   # the 1,024 held-out images
-#   python -m tools.best runs/zrr_efficient_isp_paired_wo_adv/paired_no_adv/eval_train   # best vs published
+#   python -m tools.best runs/zrr_efficient_isp_paired_no_adv/paired_no_adv/eval_train   # best vs published
 base_config = "../config.py"
 
-recipe = "zrr_efficient_isp_paired_wo_adv" # pretrained/ registry name of the authors' checkpoint
-published = {"psnr": 19.667, "ssim": 0.699, "ms_ssim": 0.831, "lpips": 0.240,
-             "step": 57200}  # paper metrics (truncated 8-bit test outputs) and the pick's step
-run_name = "zrr_efficient_isp_paired_wo_adv" # the run folder: runs/zrr_efficient_isp_paired_wo_adv/
+recipe = "zrr_efficient_isp_paired_no_adv" # registry entry (pretrained/published.py): paper metrics, pick step
+                                  # and the step budget (pick rounded up to 10k, plus 10k) come from there
+run_name = "zrr_efficient_isp_paired_no_adv" # the run folder: runs/zrr_efficient_isp_paired_no_adv/
 
 dataset = "zrr"
 data_root = "datasets/zrr"        # EDIT: <root>/{train,test}/{huawei_raw,canon}/
@@ -24,6 +23,5 @@ backbone = "efficient_isp"
 g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10                      # no discriminators in this stage; kept for the record
-pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release
+pretrained_generator = "efficient_isp_pretrain" # the authors' pretraining, as the release
 batch_size = 32
-max_steps = 70000                 # published pick at step 57,200: rounded up to 10k, plus 10k
