@@ -229,10 +229,15 @@ def test_every_entry_resolves_from_the_old_cache_layout_and_loads(reference_chec
     assert net.conv1.weight.shape == (12, 4, 3, 3)
 
 
-def test_old_registry_names_keep_resolving(reference_checkpoints):
+def test_old_registry_names_keep_resolving(reference_checkpoints, capsys):
     for old, new in OLD_NAMES.items():
         assert find_published(old) is PUBLISHED[new]
         assert resolve_checkpoint(old, download=False) == resolve_checkpoint(new, download=False)
+    # tools.weights takes them too, and an old and a new name of one entry count once
+    assert weights_cli.main(["download", "--only", "efficient_isp_demosaic_pretrain", "efficient_isp_pretrain",
+                             "--checkpoint-dir", str(reference_checkpoints)]) == 0
+    old_file = reference_checkpoints / "Efficient_ISP_demosaic_pretrain_step_20000.pth"
+    assert capsys.readouterr().out.splitlines() == [f"efficient_isp_pretrain: present at {old_file}"]
     for name in ("Efficient_ISP_demosaic_pretrain_step_20000.pth", "pretrained_20000"):  # old and release file
         assert find_published(name) is PUBLISHED["efficient_isp_pretrain"]
 
