@@ -128,8 +128,8 @@ def fill_recipe(config: dict, given: set[str]) -> dict:
         return config
     name = OLD_NAMES.get(config["recipe"], config["recipe"])
     if name not in PUBLISHED:
-        raise ConfigError(f"recipe {config['recipe']!r} is not a published checkpoint name; "
-                          f"names: {', '.join(sorted(PUBLISHED))}")
+        raise ConfigError(f"recipe {config['recipe']!r} is not a published checkpoint name; set recipe to one of "
+                          f"{', '.join(sorted(PUBLISHED))}, or to \"\" for a run that reproduces none")
     entry, config = PUBLISHED[name], dict(config)
     config["recipe"] = name
     if "published" not in given:
