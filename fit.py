@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from data import ISPDataset, get_preset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
@@ -54,6 +53,7 @@ from training.stages import (
     residue_inputs,
     residue_parameters,
 )
+from wiring import build_dataset
 
 
 def parse_args(argv=None):
@@ -97,18 +97,11 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
     return Path(cfg["out_dir"]) / name
 
 
-def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
+def make_dataset(stage: str, cfg: dict, input_kind: str):
     """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
     spec = STAGE_TABLE[stage]
-    return ISPDataset(
-        cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
-        input_kind=input_kind,
-        paired=spec.paired, reference=cfg["demosaic"] if spec.reads_reference else None,
-        cache_dir=cfg["cache_dir"] or None, target_resize=cfg["target_resize"],
-        skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
-        demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
-                         "gamma": cfg["demosaic_gamma"]},
-        require_targets=spec.needs_targets)
+    return build_dataset(cfg, cfg["train_split"], input_kind, paired=spec.paired, reference=spec.reads_reference,
+                         indices=cfg["train_indices"] or None, require_targets=spec.needs_targets)
 
 
 class Trainer:
