@@ -92,7 +92,7 @@ def reference_tensor(path: Path, size) -> torch.Tensor:
 
 def resolve_model(args):
     """(path, backbone, generator, generator_info) of --checkpoint (a file or a published registry name)."""
-    return load_model(args.checkpoint, args.backbone, args.device, "test_model.py")
+    return load_model(args.checkpoint, args.backbone, args.device)
 
 
 def runtime_name(runner) -> str:

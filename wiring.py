@@ -5,7 +5,8 @@ The one home of two constructions every script shares:
   build_dataset(cfg, split, ...)  an ISPDataset from a config's data keys (fit.py's training split, the
                                   sweep's and the demo report's scoring splits, the benches), data_preset(cfg)
                                   its preset (test_model.py and tools.submit read single files with it);
-  load_model(checkpoint, ...)     a generator from a checkpoint file or a published registry name.
+  load_model(checkpoint, ...)     a generator from a checkpoint file or a published registry name, its backbone
+                                  checked against the registry (resolve_generator: the file and backbone alone).
 """
 from __future__ import annotations
 
@@ -81,17 +82,28 @@ def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 
-def load_model(checkpoint: str, backbone: str | None, device, prog: str):
-    """(path, backbone, generator in eval mode on device, generator_info) of a checkpoint file or registry name;
-    the backbone comes from the flag, else the registry, else the state_dict's keys."""
-    from models import generator_info, identify_backbone, load_generator, read_state_dict
+def resolve_generator(checkpoint, backbone: str | None = None, cache_dir=None) -> tuple[Path, str]:
+    """(file, backbone) of a checkpoint file or published registry name (downloaded into the cache when missing).
+    The backbone comes from the argument, else the registry, else the state_dict's parameter names and shapes;
+    an argument that contradicts the registry is a CheckpointError naming both."""
+    from models import CheckpointError, identify_backbone, read_state_dict
     from pretrained import resolve_checkpoint
-    path, registry_backbone = resolve_checkpoint(checkpoint)
-    backbone = backbone or registry_backbone
+    path, registry_backbone = resolve_checkpoint(checkpoint, cache_dir=cache_dir)
+    if backbone and registry_backbone and backbone != registry_backbone:
+        raise CheckpointError(f"{checkpoint} is a {registry_backbone} checkpoint but the backbone asked for is "
+                              f"{backbone}; drop the backbone setting or name a {backbone} checkpoint")
+    backbone = backbone or registry_backbone or identify_backbone(read_state_dict(path))
     if backbone is None:
-        backbone = identify_backbone(read_state_dict(path))
-    if backbone is None:
-        raise SystemExit(f"{prog}: cannot tell the backbone of {path}; pass --backbone")
+        raise CheckpointError(f"{path}: cannot tell the backbone of this checkpoint (not a published file and "
+                              "not a default-size generator); pass --backbone")
+    return Path(path), backbone
+
+
+def load_model(checkpoint, backbone: str | None = None, device="cpu", cache_dir=None):
+    """(path, backbone, generator in eval mode on device, generator_info) of a checkpoint file or registry name:
+    the one way scripts load a generator (resolve_generator's backbone check, then a strict load)."""
+    from models import generator_info, load_generator
+    path, backbone = resolve_generator(checkpoint, backbone, cache_dir)
     model = load_generator(path, backbone, map_location="cpu").to(device).eval()
     return path, backbone, model, generator_info(backbone)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from evaluation import SWEEP_SPLIT, merge, read_run_config, score_batch, top_k, write_csv
-from models import generator_info, load_generator
-from pretrained import PUBLISHED, ChecksumError, DownloadError, resolve_checkpoint
-from wiring import build_dataset, build_lpips_metric, data_config
+from models import generator_info
+from pretrained import PUBLISHED, ChecksumError, DownloadError
+from wiring import build_dataset, build_lpips_metric, data_config, load_model, resolve_generator
 
 COLUMNS = ("psnr", "ssim", "ms_ssim", "lpips")
 
@@ -50,7 +50,7 @@ def load_split(cfg: dict, split: str = SWEEP_SPLIT) -> dict:
 
 @torch.no_grad()
 def generator_output(checkpoint: Path, backbone: str, raw: torch.Tensor, batch: int = 8) -> torch.Tensor:
-    model = load_generator(checkpoint, backbone)
+    model = load_model(checkpoint, backbone)[2]
     return torch.cat([model(raw[i:i + batch]).clamp(0, 1) for i in range(0, len(raw), batch)])
 
 
@@ -71,7 +71,7 @@ def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, cac
         notes.append(f"published: the authors released no unpaired {cfg['backbone']} for {cfg['dataset']}")
     else:
         try:
-            named.append((f"published ({name})", resolve_checkpoint(name, cache_dir)[0]))
+            named.append((f"published ({name})", resolve_generator(name, cfg["backbone"], cache_dir)[0]))
         except (FileNotFoundError, DownloadError, ChecksumError) as error:  # offline, or not published
             notes.append(f"published: skipped, {error}")
     for label, path in named:

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     if not files:
         print(f"tools.submit: no {preset.raw_ext} files in {in_dir}", file=sys.stderr)
         return 2
-    _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device, "tools.submit")
+    _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, failed, start = [], [], time.perf_counter()
     with torch.no_grad():
