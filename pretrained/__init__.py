@@ -12,7 +12,7 @@ from .backbone_weights import (
                         weight_directory,
                         weight_status,
 )
-from .download_cache import ChecksumError, DownloadError, fetch_verified, sha256_of
+from .download_cache import ChecksumError, DownloadError, fetch_verified
 from .published import (
                        CACHE_ENV,
                        DOWNLOAD_COMMAND,
@@ -28,6 +28,6 @@ from .published import (
 
 __all__ = ["CACHE_ENV", "DOWNLOAD_COMMAND", "PUBLISHED", "PublishedCheckpoint", "MissingCheckpointError",
            "ChecksumError", "DownloadError", "cached_path", "checkpoint_cache_dir", "download_checkpoint",
-           "fetch_verified", "find_published", "resolve_checkpoint", "sha256_of",
+           "fetch_verified", "find_published", "resolve_checkpoint",
            "WEIGHT_FILES", "WeightFile", "MissingWeightsError", "download_weight", "expected_path",
            "resolve_weight", "weight_directory", "weight_status"]
