@@ -90,8 +90,8 @@ def resolve_generator(checkpoint, backbone: str | None = None, cache_dir=None) -
     from pretrained import resolve_checkpoint
     path, registry_backbone = resolve_checkpoint(checkpoint, cache_dir=cache_dir)
     if backbone and registry_backbone and backbone != registry_backbone:
-        raise CheckpointError(f"{checkpoint} is a {registry_backbone} checkpoint but the backbone asked for is "
-                              f"{backbone}; drop the backbone setting or name a {backbone} checkpoint")
+        raise CheckpointError(f"{checkpoint} is a {registry_backbone} checkpoint, not {backbone}: name a {backbone} "
+                              f"checkpoint or set the backbone to {registry_backbone}")
     backbone = backbone or registry_backbone or identify_backbone(read_state_dict(path))
     if backbone is None:
         raise CheckpointError(f"{path}: cannot tell the backbone of this checkpoint (not a published file and "
