@@ -79,6 +79,8 @@ dla_eps = 1e-8                    # added to each term's gradient norm
 r1_gamma = 10.0                   # R1/R2 gamma; the penalty enters as gamma/2 * penalty_scale * (R1 + R2)
 penalty_scale = 100.0             # the release's extra factor on each penalty (1.0 = the paper's form)
 paired_content_space = "lab_l"    # paired content loss on: lab_l (release) | rgb (paper)
+lpips_plus_reference = "target"   # paired LPIPS+ weights its spatial mean by this image's relu3 features: target
+                                  # (pyiqa's metric(output, reference=target)) | output (docs/paired_losses.md)
 nan_policy = "stop"               # non-finite loss: stop (save a diagnostic and exit) | skip (skip the step)
 max_skipped_steps = 100           # with nan_policy=skip, stop after this many skipped steps
 

@@ -25,9 +25,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from data import ISPDataset, get_preset
-from models import build_generator, load_generator
-from pretrained import resolve_checkpoint
+from models import build_generator
 from training import checkpoints as ckpt
 from training.acceleration import configure_cuda
 from training.config_loader import ConfigError, apply_overrides, load_config, save_config
@@ -54,6 +52,7 @@ from training.stages import (
     residue_inputs,
     residue_parameters,
 )
+from wiring import build_dataset, load_model, resolve_generator
 
 
 def parse_args(argv=None):
@@ -97,18 +96,11 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
     return Path(cfg["out_dir"]) / name
 
 
-def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
+def make_dataset(stage: str, cfg: dict, input_kind: str):
     """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
     spec = STAGE_TABLE[stage]
-    return ISPDataset(
-        cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
-        input_kind=input_kind,
-        paired=spec.paired, reference=cfg["demosaic"] if spec.reads_reference else None,
-        cache_dir=cfg["cache_dir"] or None, target_resize=cfg["target_resize"],
-        skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
-        demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
-                         "gamma": cfg["demosaic_gamma"]},
-        require_targets=spec.needs_targets)
+    return build_dataset(cfg, cfg["train_split"], input_kind, paired=spec.paired, reference=spec.reads_reference,
+                         indices=cfg["train_indices"] or None, require_targets=spec.needs_targets)
 
 
 class Trainer:
@@ -120,8 +112,8 @@ class Trainer:
         self.info, self.device = info, device
         self.total = cfg[STAGE_TABLE[stage].step_budget_key]
         torch.manual_seed(cfg["seed"])  # same random init (and random backbones) on every rank
-        self.generator = (build_generator(cfg["backbone"]) if init_weights is None
-                          else load_generator(init_weights, cfg["backbone"])).to(device).train()
+        self.generator = (build_generator(cfg["backbone"]).to(device) if init_weights is None
+                          else load_model(init_weights, cfg["backbone"], device)[2]).train()
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
@@ -305,11 +297,7 @@ def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path 
     if not STAGE_TABLE[cfg["stage"]].starts_from_pretrain:
         return None
     if cfg["pretrained_generator"]:
-        path, backbone = resolve_checkpoint(cfg["pretrained_generator"], cache_dir=cfg["checkpoint_dir"] or None)
-        if backbone and backbone != cfg["backbone"]:
-            raise ConfigError(f"pretrained_generator {cfg['pretrained_generator']} is a {backbone} "
-                              f"checkpoint but backbone is {cfg['backbone']}")
-        return Path(path)
+        return resolve_generator(cfg["pretrained_generator"], cfg["backbone"], cfg["checkpoint_dir"] or None)[0]
     return train_stage("pretrain", cfg, run_dir, None, info, device)
 
 

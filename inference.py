@@ -47,7 +47,7 @@ from evaluation import (
     write_csv,
 )
 from runtime import RUNTIMES, select_runtime
-from wiring import build_lpips_metric, dataset_preset, load_split
+from wiring import build_lpips_metric, data_config, load_model, load_split, resolve_generator
 
 
 @lru_cache(maxsize=None)
@@ -58,10 +58,9 @@ def note_once(message: str) -> None:
 def score_checkpoint(path: Path, backbone: str, data, csv_path: Path, device="cpu", quantize: str = "none",
                      lpips=None, metrics=None, runtime: str = "auto") -> dict:
     """Load, evaluate and write one checkpoint's CSV; returns its summary row."""
-    from models import load_generator
-    model = load_generator(path, backbone, map_location="cpu")
+    _, _, model, _ = load_model(path, backbone)
     # channels_last: ~30% faster small convolutions on CPU (and tensor-core friendly on GPU).
-    model = model.to(device, memory_format=torch.channels_last).eval()
+    model = model.to(device, memory_format=torch.channels_last)
     forward = select_runtime(model, runtime, device, note=note_once)  # e.g. the fused AVX2 Efficient ISP kernel
     rows = evaluate_model(forward, data, device=device, quantize=quantize, lpips=lpips, metrics=metrics)
     table = checkpoint_table(rows, checkpoint_step(path), path, quantize)
@@ -80,18 +79,16 @@ def run_config(args) -> tuple[Path | None, dict]:
 
 
 def resolve_settings(args, run_dir: Path | None, config: dict) -> dict:
-    """Backbone/dataset/data root from the flags, else from the run's config.json."""
-    settings = {"backbone": args.backbone or config.get("backbone"),
-                "dataset": args.dataset or config.get("dataset"),
-                "data_root": args.data_root or config.get("data_root")}
-    missing = [k for k, v in settings.items() if not v]
-    # the run's own input normalisation (ZRR has two; None = data's default); not required, so set after the check
-    settings["zrr_normalisation"] = args.zrr_normalisation or config.get("zrr_normalisation")
+    """The backbone and the dataset settings (wiring.data_config: config.py's data keys, then the run's
+    config.json, then the flags); the backbone, dataset and data root must come from the flags or the run."""
+    flags = {"backbone": args.backbone, "dataset": args.dataset, "data_root": args.data_root,
+             "zrr_normalisation": args.zrr_normalisation}
+    missing = [k for k in ("backbone", "dataset", "data_root") if not (flags[k] or config.get(k))]
     if missing:
         where = f"{run_dir / 'config.json'}" if run_dir else "no --run given"
         raise SystemExit(f"inference.py: missing {', '.join('--' + m.replace('_', '-') for m in missing)} "
                          f"(not in {where})")
-    return settings
+    return {"backbone": flags["backbone"] or config["backbone"], **data_config(config, flags)}
 
 
 def print_sweep_summary(csv_files, config: dict) -> None:
@@ -113,17 +110,9 @@ def collect_checkpoints(args) -> list[Path]:
         elif path.is_file():
             paths.append(path)
         else:
-            paths.append(_resolve_named(item))
+            paths.append(resolve_generator(item)[0])  # a published name, from the checkpoint cache
     unique = list({path.resolve(): path for path in paths}.values())  # --run and --checkpoints may overlap
     return select_by_remainder(unique, args.mod, args.rem)
-
-
-def _resolve_named(name: str) -> Path:
-    try:
-        from pretrained import resolve_checkpoint
-    except ImportError:
-        raise FileNotFoundError(f"checkpoint not found: {name}") from None
-    return Path(resolve_checkpoint(name)[0])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,8 +177,7 @@ def main(argv=None) -> int:
     if args.runtime == "fused":  # fail before the sweep, not once per checkpoint
         select_runtime(build_generator(settings["backbone"]), "fused", args.device)
     input_kind = generator_info(settings["backbone"])["input_kind"]
-    data = load_split(settings["data_root"], dataset_preset(settings["dataset"], settings["zrr_normalisation"]),
-                      args.split, input_kind, args.batch_size, args.limit, args.num_workers,
+    data = load_split(settings, args.split, input_kind, args.batch_size, args.limit, args.num_workers,
                       progress=not args.quiet, indices=args.indices)
     print(f"loaded {len(data)} {args.split} images in {data.load_seconds:.1f}s", flush=True)
     failures, scoring_start = 0, time.perf_counter()

@@ -55,11 +55,8 @@ def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
         return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    try:
-        import torch
-        return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # no torch / broken driver: CPU only
-        return []
+    import torch
+    return [str(i) for i in range(torch.cuda.device_count())]  # 0 without a usable driver
 
 
 def session_prefix(target: str, n: int, step: int, split: str) -> str:

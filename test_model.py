@@ -45,7 +45,7 @@ from data.readers.presets import ZRR_NORMALISATIONS
 from evaluation import QUANTIZE_MODES, quantize_8bit, score_batch, with_summary, write_csv
 from models import tiled_forward
 from runtime import RUNTIMES, select_runtime
-from wiring import build_lpips_metric, dataset_preset, load_input, load_model
+from wiring import build_lpips_metric, data_config, data_preset, load_input, load_model
 
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
@@ -92,7 +92,7 @@ def reference_tensor(path: Path, size) -> torch.Tensor:
 
 def resolve_model(args):
     """(path, backbone, generator, generator_info) of --checkpoint (a file or a published registry name)."""
-    return load_model(args.checkpoint, args.backbone, args.device, "test_model.py")
+    return load_model(args.checkpoint, args.backbone, args.device)
 
 
 def runtime_name(runner) -> str:
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from data import write_rgb
-    preset = dataset_preset(args.dataset, args.zrr_normalisation)
+    preset = data_preset(data_config({"dataset": args.dataset, "zrr_normalisation": args.zrr_normalisation}))
     files, default_ref = list_inputs(Path(args.input), preset)  # a bad --input costs no model load
     path, backbone, model, info = resolve_model(args)
     runner = select_runtime(model, args.runtime, args.device, note=lambda m: print(f"test_model.py: {m}"))

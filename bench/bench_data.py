@@ -42,7 +42,8 @@ def _report(label, figures):
 
 
 def run(args) -> None:
-    from data import ISPDataset, make_synthetic_dataset
+    from data import make_synthetic_dataset
+    from wiring import build_dataset, data_config
 
     with tempfile.TemporaryDirectory(prefix="bench_data_") as scratch:
         root = Path(args.root) if args.root else Path(scratch) / "fujifilm"
@@ -52,9 +53,10 @@ def run(args) -> None:
             print(f"generated {args.images} synthetic {args.size}x{args.size} pairs in "
                   f"{time.perf_counter() - start:.1f} s")
         cache_dir = Path(scratch) / "cache"
-        common = dict(root=root, preset="fujifilm", split=args.split, input_kind=args.input_kind)
-        plain = ISPDataset(**common)
-        with_ref = ISPDataset(**common, reference=args.method, cache_dir=cache_dir)
+        cfg = data_config({"dataset": "fujifilm", "data_root": str(root), "demosaic": args.method,
+                           "cache_dir": str(cache_dir)})  # fit.py's own dataset (config.py's other data keys)
+        plain = build_dataset(cfg, args.split, args.input_kind)
+        with_ref = build_dataset(cfg, args.split, args.input_kind, reference=True)
         print(f"{len(plain)} images, batch {args.batch_size}, {args.workers} DataLoader worker(s), "
               f"reference={args.method}, input={args.input_kind}")
         _report("no reference", measure(plain, args.batch_size, args.workers, args.passes))

@@ -1,6 +1,7 @@
 """Write a file so that a reader never sees it half-written: a temp file in the same folder, flushed and
-fsynced, then renamed over the destination (os.replace is atomic on one file system). A kill leaves at
-most a hidden `.<name>.*.tmp` file, which training.checkpoints sweeps up on resume."""
+fsynced, given the mode a plain open(path, "w") would give it (0o666 & ~umask; mkstemp makes 0o600), then
+renamed over the destination (os.replace is atomic on one file system). A kill leaves at most a hidden
+`.<name>.*.tmp` file, which training.checkpoints sweeps up on resume."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,20 @@ from pathlib import Path
 from typing import IO, Iterator
 
 TEMP_SUFFIX = ".tmp"
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (os.umask can only read by setting,
+    which would briefly give files made by other threads, e.g. TensorBoard's writer, the wrong mode)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -28,6 +43,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.chmod(tmp, 0o666 & ~current_umask())  # colleagues and sweeps run as another user can read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from .backbone_weights import (
                         weight_directory,
                         weight_status,
 )
-from .download_cache import ChecksumError, DownloadError, fetch_verified, sha256_of
+from .download_cache import ChecksumError, DownloadError, fetch_verified
 from .published import (
                        CACHE_ENV,
                        DOWNLOAD_COMMAND,
@@ -36,6 +36,6 @@ from .published import (
 __all__ = ["CACHE_ENV", "DOWNLOAD_COMMAND", "MIRROR_ENV", "OLD_NAMES", "PUBLISHED", "RELEASE_BASE_URL",
            "PublishedCheckpoint", "MissingCheckpointError", "ChecksumError", "DownloadError", "cached_path",
            "checkpoint_cache_dir", "download_checkpoint", "download_url", "fetch_verified", "find_published",
-           "paper_figures", "registry_table_markdown", "resolve_checkpoint", "sha256_of",
+           "paper_figures", "registry_table_markdown", "resolve_checkpoint",
            "WEIGHT_FILES", "WeightFile", "MissingWeightsError", "download_weight", "expected_path",
            "resolve_weight", "weight_directory", "weight_status"]

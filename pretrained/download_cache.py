@@ -33,14 +33,6 @@ class DownloadError(OSError):
     """The file could not be fetched (offline, server error); nothing was kept."""
 
 
-def sha256_of(path: os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _stream(url: str, handle, digest, timeout: float, progress: bool) -> None:
     try:
         # Some hosts refuse urllib's default User-Agent; torch.hub sends its own name too.

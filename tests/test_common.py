@@ -1,4 +1,7 @@
 """common/: the atomic writer and the state-dict prefix stripper."""
+import os
+import stat
+
 import pytest
 import torch
 
@@ -49,3 +52,21 @@ def test_strip_module_prefix():
     mixed = {"module.conv.weight": 1, "conv.bias": 2}
     assert strip_module_prefix(mixed) == mixed
     assert strip_module_prefix({}) == {}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_umask_mode_of_a_plain_open(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        with open(tmp_path / "plain.txt", "w") as handle:  # what the project's files must look like
+            handle.write("x")
+        with atomic_write(tmp_path / "atomic.txt", "w") as handle:
+            handle.write("x")
+        with atomic_path(tmp_path / "named.onnx") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(previous)
+    expected = 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "atomic.txt").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "named.onnx").stat().st_mode) == expected

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import torch
 
-from data import ISPDataset
-from evaluation import merge, read_run_config, score_batch, top_k, write_csv
-from models import generator_info, load_generator
-from pretrained import PUBLISHED, ChecksumError, DownloadError, resolve_checkpoint
-from wiring import build_lpips_metric
+from evaluation import SWEEP_SPLIT, merge, read_run_config, score_batch, top_k, write_csv
+from models import generator_info
+from pretrained import PUBLISHED, ChecksumError, DownloadError
+from wiring import build_dataset, build_lpips_metric, data_config, load_model, resolve_generator
 
 COLUMNS = ("psnr", "ssim", "ms_ssim", "lpips")
 
@@ -41,12 +40,9 @@ def best_checkpoint(stage_dir: Path, metric: str = "psnr") -> Path:
     return Path(rows[0]["checkpoint"])
 
 
-def load_split(cfg: dict, split: str = "val") -> dict:
+def load_split(cfg: dict, split: str = SWEEP_SPLIT) -> dict:
     """The whole split in memory: generator inputs, demosaiced references and targets, as in training."""
-    dataset = ISPDataset(cfg["data_root"], preset=cfg["dataset"], split=split,
-                         input_kind=generator_info(cfg["backbone"])["input_kind"], paired=True,
-                         reference=cfg["demosaic"], cache_dir=cfg.get("cache_dir") or None,
-                         demosaic_kwargs={"wb_gains": tuple(cfg["wb_gains"]), "gamma": cfg["demosaic_gamma"]})
+    dataset = build_dataset(data_config(cfg), split, generator_info(cfg["backbone"])["input_kind"], reference=True)
     samples = [dataset[i] for i in range(len(dataset))]
     return {key: torch.stack([s[key] for s in samples]) for key in ("raw", "reference", "target")} | {
         "name": [s["name"] for s in samples]}
@@ -54,7 +50,7 @@ def load_split(cfg: dict, split: str = "val") -> dict:
 
 @torch.no_grad()
 def generator_output(checkpoint: Path, backbone: str, raw: torch.Tensor, batch: int = 8) -> torch.Tensor:
-    model = load_generator(checkpoint, backbone)
+    model = load_model(checkpoint, backbone)[2]
     return torch.cat([model(raw[i:i + batch]).clamp(0, 1) for i in range(0, len(raw), batch)])
 
 
@@ -75,7 +71,7 @@ def method_images(stage_dir: Path, cfg: dict, best: Path, raw: torch.Tensor, cac
         notes.append(f"published: the authors released no unpaired {cfg['backbone']} for {cfg['dataset']}")
     else:
         try:
-            named.append((f"published ({name})", resolve_checkpoint(name, cache_dir)[0]))
+            named.append((f"published ({name})", resolve_generator(name, cfg["backbone"], cache_dir)[0]))
         except (FileNotFoundError, DownloadError, ChecksumError) as error:  # offline, or not published
             notes.append(f"published: skipped, {error}")
     for label, path in named:

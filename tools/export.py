@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from common import atomic_path, atomic_write
-from models import build_generator, generator_info, load_generator
-from pretrained import resolve_checkpoint
+from models import build_generator, generator_info
+from wiring import load_model
 
 SUBMISSION_PACKED_HW = (544, 960)  # Mobile AI: [1, 544, 960, 4] -> [1, 1088, 1920, 3]
 
@@ -79,11 +79,8 @@ def load_network(checkpoint: str | None, backbone: str | None, allow_random: boo
             raise SystemExit("--checkpoint is required (or --random with --backbone for a smoke test)")
         torch.manual_seed(0)
         return build_generator(backbone).eval(), backbone
-    path, known = resolve_checkpoint(checkpoint)
-    backbone = backbone or known
-    if backbone is None:
-        raise SystemExit(f"--backbone is required for {path} (not a published checkpoint name)")
-    return load_generator(path, backbone), backbone
+    _, backbone, net, _ = load_model(checkpoint, backbone)
+    return net, backbone
 
 
 def photo_like(channels: int, h: int, w: int, seed: int = 1) -> torch.Tensor:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from common import atomic_write
 from evaluation import quantize_8bit
-from wiring import load_input, load_model
+from wiring import data_config, data_preset, load_input, load_model
 
 BASELINE_JPEG_QUALITY = 75  # PIL's default, which the challenge baseline's save uses
 
@@ -68,17 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from data import BadInputError, get_preset
+    from data import BadInputError
 
     if not 1 <= args.quality <= 100:
         print(f"tools.submit: --quality {args.quality} is outside 1-100", file=sys.stderr)
         return 2
-    preset, in_dir, out_dir = get_preset(args.dataset), Path(args.input), Path(args.output)
+    preset, in_dir, out_dir = data_preset(data_config({"dataset": args.dataset})), Path(args.input), Path(args.output)
     files = sorted(in_dir.glob(f"*{preset.raw_ext}")) if in_dir.is_dir() else []
     if not files:
         print(f"tools.submit: no {preset.raw_ext} files in {in_dir}", file=sys.stderr)
         return 2
-    _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device, "tools.submit")
+    _, backbone, model, info = load_model(args.checkpoint, args.backbone, args.device)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, failed, start = [], [], time.perf_counter()
     with torch.no_grad():

@@ -11,6 +11,9 @@ import losses
 from models import build_discriminator
 
 from . import backbone_paths
+from .config_loader import ConfigError
+
+LPIPS_PLUS_REFERENCES = ("target", "output")  # config key lpips_plus_reference (docs/paired_losses.md)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class LossKit:
     color: torch.nn.Module | None = None
     lpips_plus: torch.nn.Module | None = None
     dists: torch.nn.Module | None = None
+    lpips_plus_reference: str = "target"  # whose relu3 features weight LPIPS+'s spatial mean (docs/paired_losses.md)
     discriminators: dict = field(default_factory=dict)
 
     @property
@@ -92,7 +96,9 @@ class LossKit:
 def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
     terms = STAGE_TABLE[stage].terms
     random_ok = cfg["allow_random_backbones"]
-    kit = LossKit(stage=stage, vgg=backbone_paths.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok))
+    reference = lpips_plus_reference(cfg["lpips_plus_reference"])  # a bad value fails before any network is built
+    kit = LossKit(stage=stage, vgg=backbone_paths.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok),
+                  lpips_plus_reference=reference)
     if "lin0" in STAGE_TABLE[stage].discriminators:
         kit.texture = backbone_paths.texture_network(cfg["alexnet_weights"], random_ok, cfg["normalise_features"])
         probe = torch.zeros(1, 3, output_size, output_size)
@@ -116,6 +122,12 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
             setattr(kit, name, module.to(device))
     kit.discriminators = {k: d.to(device) for k, d in kit.discriminators.items()}
     return kit
+
+
+def lpips_plus_reference(value: str) -> str:
+    if value not in LPIPS_PLUS_REFERENCES:
+        raise ConfigError(f"lpips_plus_reference {value!r} is not one of {', '.join(LPIPS_PLUS_REFERENCES)}")
+    return value
 
 
 def real_features(kit: LossKit, target: torch.Tensor, cached: dict | None = None) -> dict:
@@ -157,7 +169,9 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_conten
     if "mse" in wanted:
         terms["mse"] = losses.mse_loss(fake, goal)
     if "lpips_plus" in wanted:
-        terms["lpips_plus"] = kit.lpips_plus(fake, goal)
+        # LPIPSPlusLoss(x, reference): the reference's relu3 features weight the spatial mean
+        terms["lpips_plus"] = (kit.lpips_plus(fake, goal) if kit.lpips_plus_reference == "target"
+                               else kit.lpips_plus(goal, fake))
     if "dists" in wanted:
         terms["dists"] = kit.dists(fake, goal)
     if "color" in wanted:
