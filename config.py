@@ -23,6 +23,9 @@ data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point 
 train_split = "train"             # split folder the training pairs come from
 train_indices = ""                # index list (file stems, one per line, # comments) of the training files, inputs
                                   # and unpaired targets alike ("" = the whole train_split folder)
+target_pairing = "shuffled"       # which target each RAW gets in unpaired training, fixed for the run: shuffled
+                                  # (release: target list shuffled once with seed) | index (NTIRE 2026 baseline: RAW
+                                  # and target files each sorted by name, RAW i with target i)
 demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
                                   # | grayworld (NTIRE 2026 baseline)
 reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)

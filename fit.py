@@ -108,7 +108,7 @@ def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
         skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
         demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
                          "gamma": cfg["demosaic_gamma"]},
-        require_targets=spec.needs_targets)
+        require_targets=spec.needs_targets, target_pairing=cfg["target_pairing"])
 
 
 class Trainer:
