@@ -10,7 +10,8 @@ out_dir = "runs"                  # parent folder of all runs
 run_name = ""                     # "" = a timestamp; a run folder holds one sub-folder per stage
 stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv
 backbone = "efficient_isp"        # efficient_isp | robust_isp | rmfa_tiny | rmfa_medium | rmfa_large | srcnn
-pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first
+pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first;
+                                  # "scratch" = no pretraining, PyTorch's default init (seeded; NTIRE 2026 baseline)
 checkpoint_dir = ""               # published-checkpoint cache; "" = $ISP_CHECKPOINTS or ~/.cache/isp/checkpoints
 device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda:N
 seed = 0                          # seeds weights, sampling and the unpaired target shuffle
@@ -23,6 +24,9 @@ data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point 
 train_split = "train"             # split folder the training pairs come from
 train_indices = ""                # index list (file stems, one per line, # comments) of the training files, inputs
                                   # and unpaired targets alike ("" = the whole train_split folder)
+target_pairing = "shuffled"       # which target each RAW gets in unpaired training, fixed for the run: shuffled
+                                  # (release: target list shuffled once with seed) | index (NTIRE 2026 baseline: RAW
+                                  # and target files each sorted by name, RAW i with target i)
 demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
                                   # | grayworld (NTIRE 2026 baseline)
 reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)
@@ -111,5 +115,8 @@ frozen_bf16 = False               # frozen VGG/AlexNet/ViT under bf16 autocast, 
 
 # --- checkpoints and logging -----------------------------------------------------------------------
 save_every = 10                   # generator snapshot G_step_<N>.pth and full resume state every N steps
+checkpoint_schedule = "updates"   # updates: save after updates N, 2N, ..., file G_step_<updates> | release: save after
+                                  # updates 1, 1+N, ... (right after each D update), file G_step_<updates + 99>, the
+                                  # release's names (its published step numbers); the last step is always saved
 log_every = 10                    # TensorBoard scalars every N steps
 sample_every = 500                # sample grid (reference | output | target) to TensorBoard and PNG

@@ -57,16 +57,18 @@ def data_preset(cfg: dict):
 
 
 def build_dataset(cfg: dict, split: str, input_kind: str, *, paired: bool = True, reference: bool = False,
-                  indices=None, skip_bad: bool | None = None, require_targets: bool = True):
+                  indices=None, skip_bad: bool | None = None, require_targets: bool = True,
+                  target_pairing="shuffled"):
     """The ISPDataset of `split` as the config describes it: every key of DATASET_KEYS reaches it, so training,
     the sweep and the demo report read the same inputs, targets and demosaiced references.
-    reference: add the config's demosaiced reference; skip_bad: None = the config's skip_bad_files."""
+    reference: add the config's demosaiced reference; skip_bad: None = the config's skip_bad_files;
+    target_pairing: how unpaired targets are assigned to the RAW files (a rule name or an explicit mapping)."""
     from data import ISPDataset
     return ISPDataset(
         cfg["data_root"], preset=data_preset(cfg), split=split, input_kind=input_kind, paired=paired,
         reference=cfg["demosaic"] if reference else None, cache_dir=cfg["cache_dir"] or None,
         target_resize=cfg["target_resize"], skip_bad=cfg["skip_bad_files"] if skip_bad is None else skip_bad,
-        seed=cfg["seed"], indices=indices, require_targets=require_targets,
+        seed=cfg["seed"], indices=indices, require_targets=require_targets, target_pairing=target_pairing,
         demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
                          "gamma": cfg["demosaic_gamma"]})
 
