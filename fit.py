@@ -41,6 +41,7 @@ from training.distributed import (
 )
 from training.feature_fill import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
+from training.pairing_run import apply_target_pairing, resolve_pairing
 from training.sampling import make_loader, random_crop_batch
 from training.stages import (
     STAGE_TABLE,
@@ -73,6 +74,10 @@ def effective_config(args) -> dict:
         cfg["out_dir"], cfg["run_name"] = str(Path(args.resume).parent), Path(args.resume).name
     if cfg["stage"] not in STAGES:
         raise ConfigError(f"stage '{cfg['stage']}' is not one of {', '.join(STAGES)}")
+    wrong = [s for s in cfg["prior_stages"] if s not in STAGES or s == "pretrain"]
+    if wrong:
+        raise ConfigError(f"prior_stages: {wrong[0]!r} is not one of {', '.join(STAGES[1:])} (pretrain runs first "
+                          "by itself when pretrained_generator is empty)")
     return cfg
 
 
@@ -100,7 +105,7 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
 def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
     """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
     spec = STAGE_TABLE[stage]
-    return ISPDataset(
+    dataset = ISPDataset(
         cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
         input_kind=input_kind,
         paired=spec.paired, reference=cfg["demosaic"] if spec.reads_reference else None,
@@ -109,6 +114,7 @@ def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
         demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
                          "gamma": cfg["demosaic_gamma"]},
         require_targets=spec.needs_targets)
+    return apply_target_pairing(dataset, stage, cfg)
 
 
 class Trainer:
@@ -328,8 +334,11 @@ def main(argv=None) -> int:
             if cfg["allow_random_backbones"]:
                 print("[fit] WARNING: allow_random_backbones=True - VGG/AlexNet/ViT are RANDOM; "
                       "results are for demos and tests only", file=sys.stderr)
-        final = train_stage(cfg["stage"], cfg, run_dir, initial_generator(cfg, run_dir, info, device),
-                            info, device)
+        cfg = resolve_pairing(cfg, run_dir, info, device)
+        start = initial_generator(cfg, run_dir, info, device)
+        for prior in cfg["prior_stages"]:  # e.g. pseudo_paired before unpaired (docs/pairing.md)
+            start = train_stage(prior, cfg, run_dir, start, info, device)
+        final = train_stage(cfg["stage"], cfg, run_dir, start, info, device)
         if info.is_main:
             print(f"[fit] done: {final}\n[fit] run folder: {run_dir}")
     finally:

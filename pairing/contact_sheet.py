@@ -12,26 +12,29 @@ LABEL_HEIGHT = 14
 
 def _tile(image: np.ndarray, size: int) -> Image.Image:
     pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
-    pil.thumbnail((size, size))
+    scale = size / max(pil.size)
+    pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))), Image.BILINEAR)
     canvas = Image.new("RGB", (size, size), (32, 32, 32))
     canvas.paste(pil, ((size - pil.width) // 2, (size - pil.height) // 2))
     return canvas
 
 
 def contact_sheet(path, sections: list, size: int = 128) -> None:
-    """sections: [(title, [(raw_image, photo_image, label), ...]), ...] -> one PNG, two tiles per row."""
-    rows = sum(1 + len(items) for _, items in sections)
-    sheet = Image.new("RGB", (2 * size + 8, rows * (size + LABEL_HEIGHT)), (255, 255, 255))
+    """sections: [(title, [(raw_image, photo_image, label), ...]), ...] -> one PNG; each section is a column of
+    rows (RAW rendering | matched photo) under its title, the label below each row."""
+    gap, column_width = 16, 2 * size + 4
+    rows = max(len(items) for _, items in sections)
+    sheet = Image.new("RGB", (len(sections) * (column_width + gap), LABEL_HEIGHT + rows * (size + LABEL_HEIGHT)),
+                      (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    y = 0
-    for title, items in sections:
-        draw.text((4, y + size // 2), title, fill=(0, 0, 0))
-        y += size + LABEL_HEIGHT
-        for raw_image, photo_image, label in items:
-            sheet.paste(_tile(raw_image, size), (0, y))
-            sheet.paste(_tile(photo_image, size), (size + 8, y))
-            draw.text((2, y + size), label, fill=(0, 0, 0))
-            y += size + LABEL_HEIGHT
+    for column, (title, items) in enumerate(sections):
+        x = column * (column_width + gap)
+        draw.text((x + 2, 1), title, fill=(0, 0, 0))
+        for row, (raw_image, photo_image, label) in enumerate(items):
+            y = LABEL_HEIGHT + row * (size + LABEL_HEIGHT)
+            sheet.paste(_tile(raw_image, size), (x, y))
+            sheet.paste(_tile(photo_image, size), (x + size + 4, y))
+            draw.text((x + 2, y + size + 1), label, fill=(0, 0, 0))
     with atomic_write(path) as handle:
         sheet.save(handle, format="PNG")
 
