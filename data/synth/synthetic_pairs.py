@@ -3,11 +3,13 @@
 Pair i is one random window of a bundled photo (data.synth.synthetic's sources). Its RAW is that window through
 the inverse ISP (noise, mosaic, 10-bit); its photo is a second window around the same place (shifted and
 rescaled by up to `jitter` of the window), with its own tone (gamma, saturation, white balance), the DSLR look
-and Gaussian noise. Files use the Fujifilm layout (train/mediatek_raw/<i>.png, train/fujifilm/<name>.png), but
-the photos carry shuffled names, so nothing but content links them; pairs.json maps each RAW stem to its photo's.
+and Gaussian noise. Files use the NTIRE 2026 layout (train/raws/<i>.npy packed 10-bit, train/jpegs/p<k>.jpg: an
+unpaired preset, so every stage reads it), but the photos carry shuffled names, so nothing but content links them;
+pairs.json maps each RAW stem to its photo's.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -16,8 +18,10 @@ import numpy as np
 
 from common import atomic_write
 
+from ..readers.packing import pack_bayer
 from ..readers.presets import get_preset
-from ..readers.raw_io import write_raw, write_rgb
+from ..readers.raw_io import write_rgb
+from ..reference.reference_cache import save_array
 from .synthetic import INVERSE_ISP, _resize, dslr_look, inverse_isp, load_source_photos
 
 PAIRS_FILE = "pairs.json"
@@ -50,7 +54,8 @@ def _retone(rng, srgb: np.ndarray) -> np.ndarray:
 def make_pairing_set(root, count: int, size: int = 64, seed: int = 0, jitter: float = 0.1,
                      noise: float = 0.02) -> Path:
     """Write `count` RAW/photo pairs of side `size` under root/train; returns root."""
-    preset, root = get_preset("fujifilm"), Path(root)
+    preset, root = get_preset("ntire2026"), Path(root)
+    camera = dataclasses.replace(get_preset("fujifilm"), black_level=(0, 0, 0, 0))  # as the synthetic ntire2026
     photos = load_source_photos()
     names = list(photos)
     shuffled = np.random.default_rng(seed).permutation(count)
@@ -64,13 +69,14 @@ def make_pairing_set(root, count: int, size: int = 64, seed: int = 0, jitter: fl
         flips = (rng.random() < 0.5, rng.random() < 0.5)
         raw_crop, photo_crop = (_flip(_cut(source, w), flips) for w in
                                 (window, _jittered(rng, window, source.shape, jitter)))
-        raw = inverse_isp(rng, _resize(raw_crop, size, size), preset.black_level, preset.white_level,
+        raw = inverse_isp(rng, _resize(raw_crop, size, size), camera.black_level, camera.white_level,
                           INVERSE_ISP["fujifilm"])
+        packed = np.ascontiguousarray(np.moveaxis(pack_bayer(raw, preset.packed_sites), 0, -1))
         photo = dslr_look(_retone(rng, _resize(photo_crop, size, size)))
         photo = np.clip(photo + rng.normal(0, noise, photo.shape), 0, 1).astype(np.float32)
         photo_stem = f"p{shuffled[index]:05d}"
-        write_raw(root / "train" / preset.raw_dir / f"{index}{preset.raw_ext}", raw)
-        write_rgb(root / "train" / preset.target_dir / f"{photo_stem}{preset.target_ext}", photo)
+        save_array(root / "train" / preset.raw_dir / f"{index}{preset.raw_ext}", packed)
+        write_rgb(root / "train" / preset.target_dir / f"{photo_stem}{preset.target_ext}", photo, jpeg_quality=95)
         truth[str(index)] = photo_stem
     with atomic_write(root / PAIRS_FILE, "w") as handle:
         json.dump({"seed": seed, "size": size, "jitter": jitter, "noise": noise, "pairs": truth}, handle, indent=1)
