@@ -25,6 +25,10 @@ data_root = "datasets/synthetic/fujifilm"  # the embedded synthetic data; point 
 train_split = "train"             # split folder the training pairs come from
 train_indices = ""                # index list (file stems, one per line, # comments) of the training files, inputs
                                   # and unpaired targets alike ("" = the whole train_split folder)
+target_pairing = "shuffled"       # which target each RAW gets in unpaired training, fixed for the run: shuffled
+                                  # (release: target list shuffled once with seed) | index (NTIRE 2026 baseline: RAW
+                                  # and target files each sorted by name, RAW i with target i) | semantic (its
+                                  # photo matched by content, docs/pairing.md; pairing_* keys below)
 demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
                                   # | grayworld (NTIRE 2026 baseline)
 reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)
@@ -35,8 +39,7 @@ target_resize = "bilinear"        # how targets larger than the generator output
 skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
 
 # --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) -------------------------------------
-target_pairing = "shuffled"       # which photo an unpaired stage gives each RAW: shuffled (release) | semantic
-                                  # (matched by content; the pseudo_paired stage always uses semantic)
+# target_pairing = "semantic" (above) pairs by content; the pseudo_paired stage always does.
 pairing_embedder = "colour_lab"   # colour_lab (weight-free) | dinov2_small | dinov2_base (timm DINOv2, HF hub)
 pairing_weights = ""              # explicit path to the DINOv2 weights ("" = Hugging Face cache)
 pairing_image_level = "cls"       # DINOv2 image embedding: cls (global token) | mean (of the patch tokens)

@@ -41,7 +41,7 @@ from training.distributed import (
 )
 from training.feature_fill import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
-from training.pairing_run import apply_target_pairing, resolve_pairing
+from training.pairing_run import resolve_pairing, target_pairing_rule
 from training.sampling import make_loader, random_crop_batch
 from training.stages import (
     STAGE_TABLE,
@@ -105,7 +105,7 @@ def run_folder(cfg: dict, info: DistInfo) -> Path:
 def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
     """The training split (only train_indices' stems, for inputs and unpaired targets alike, when set)."""
     spec = STAGE_TABLE[stage]
-    dataset = ISPDataset(
+    return ISPDataset(
         cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
         input_kind=input_kind,
         paired=spec.paired, reference=cfg["demosaic"] if spec.reads_reference else None,
@@ -113,8 +113,7 @@ def make_dataset(stage: str, cfg: dict, input_kind: str) -> ISPDataset:
         skip_bad=cfg["skip_bad_files"], seed=cfg["seed"], indices=cfg["train_indices"] or None,
         demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
                          "gamma": cfg["demosaic_gamma"]},
-        require_targets=spec.needs_targets)
-    return apply_target_pairing(dataset, stage, cfg)
+        require_targets=spec.needs_targets, target_pairing=target_pairing_rule(stage, cfg))
 
 
 class Trainer:

@@ -151,20 +151,16 @@ def resolve_pairing(cfg: dict, run_dir: Path, info, device: torch.device) -> dic
     return dict(cfg, pairing_csv=outcome[0])
 
 
-def apply_target_pairing(dataset: ISPDataset, stage: str, cfg: dict) -> ISPDataset:
-    """Each RAW's target becomes its rank-1 matched photo (so every batch pairs each fake with its matched real)."""
+def target_pairing_rule(stage: str, cfg: dict):
+    """ISPDataset's target_pairing for this stage: with semantic pairing each RAW stem's rank-1 matched photo stem
+    (so every batch holds each RAW with its matched photo), else the config's named rule."""
     if not uses_semantic_pairing(stage, cfg):
-        return dataset
+        return "shuffled" if cfg["target_pairing"] == "semantic" else cfg["target_pairing"]
     if not cfg["pairing_csv"]:
         raise PairingError(f"stage {stage} needs a semantic pairing but pairing_csv is empty; run through fit.py "
                            "or write one with python -m tools.pairing and set pairing_csv")
-    best = {p.resolve(): photo for p, photo in pairing.best_photos(pairing.read_pairing(cfg["pairing_csv"])).items()}
-    missing = [p for p in dataset.raw_paths if Path(p).resolve() not in best]
-    if missing:
-        raise PairingError(f"{cfg['pairing_csv']}: has no match for {missing[0]} ({len(missing)} RAW files without "
-                           "one); delete it to pair again")
-    dataset.target_paths = [best[Path(p).resolve()] for p in dataset.raw_paths]
-    return dataset
+    best = pairing.best_photos(pairing.read_pairing(cfg["pairing_csv"]))
+    return {raw.stem: photo.stem for raw, photo in best.items()}
 
 
 def pairing_accuracy(csv_path, truth: dict) -> float:

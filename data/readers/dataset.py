@@ -22,6 +22,7 @@ from .raw_formats import mosaic_file_problem, read_mosaic
 from .raw_io import read_rgb
 
 INPUT_KINDS = ("packed4", "split3")
+TARGET_PAIRINGS = ("shuffled", "index")  # named rules; an explicit {raw stem: target stem} mapping is the third way
 RESIZE_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,
                 "nearest": cv2.INTER_NEAREST}
 
@@ -71,18 +72,29 @@ class ISPDataset(Dataset):
       "name"       always. str, the RAW file's stem (what index lists and CSVs name).
       "target"     when the split has target images (required unless require_targets=False). float32 tensor
                    (3, H, W), RGB in [0, 1], resized to (H, W) with target_resize. paired=True: the image of
-                   the same stem (size checked first); paired=False: item i of the target pool shuffled once
-                   with `seed`, independently of the inputs (only listed stems when `indices` is set).
+                   the same stem (size checked first); paired=False: the target that `target_pairing` assigns
+                   to this RAW for the whole run (only listed stems when `indices` is set), see below.
       "reference"  when reference is a demosaic method. float32 tensor (3, H, W) in [0, 1], the demosaiced
                    reference of data.reference.demosaic (docs/method.md §1), read from / written to cache_dir when set.
       "cached_features"  only through data.features.feature_store.CachedFeatures: name -> float32 tensor, the stored
                    frozen features of this sample's image (the shape its extractor gives for one image).
     A DataLoader batch stacks the tensors (batch first) and lists the names.
+
+    Unpaired targets (paired=False) come from one fixed assignment RAW stem -> target stem, computed once and
+    kept in `target_assignment`; `target_pairing` says how:
+      "shuffled"  the release: item i of the target pool (stem order) shuffled once with `seed`, independently
+                  of the inputs (shuffled_assignment).
+      "index"     the NTIRE 2026 baseline: RAW files and target files each sorted by file name, RAW i gets
+                  target i (index_assignment; targets repeat cyclically when there are fewer of them).
+      a mapping   {raw stem: target stem} computed elsewhere (e.g. by content similarity): every RAW stem of
+                  the split must be a key, every value a stem of the target pool; one target may serve several
+                  RAWs. This is the hook for further pairing rules.
+    Which items a batch holds is the sampler's business (training.sampling), whatever the assignment.
     """
 
     def __init__(self, root, preset="fujifilm", split="train", input_kind="packed4", paired=True,
                  reference=None, cache_dir=None, target_resize="bilinear", skip_bad=False, seed=0,
-                 indices=None, demosaic_kwargs=None, require_targets=True):
+                 indices=None, demosaic_kwargs=None, require_targets=True, target_pairing="shuffled"):
         self.preset = get_preset(preset)
         if input_kind not in INPUT_KINDS:
             raise BadInputError(f"unknown input_kind {input_kind!r}; choose from {INPUT_KINDS}")
@@ -119,7 +131,9 @@ class ISPDataset(Dataset):
                           stacklevel=2)
         self.names = list(raws)
         self.raw_paths = [raws[name] for name in self.names]
-        self.target_paths = self._target_order(raws, targets, seed)
+        self.target_assignment = None if paired or not targets else assign_targets(
+            target_pairing, raws, targets, seed)
+        self.target_paths = self._target_order(raws, targets)
 
     def _target_folder(self, target_dir, paired, require_targets):
         """Unpaired-only presets (unrelated photos): pairing uses their optional aligned ground-truth folder."""
@@ -168,16 +182,12 @@ class ISPDataset(Dataset):
             good_raws = {stem: path for stem, path in good_raws.items() if stem in good_targets}
         return good_raws, good_targets
 
-    def _target_order(self, raws, targets, seed):
+    def _target_order(self, raws, targets):
         if not targets:
             return None
         if self.paired:
             return [targets[stem] for stem in raws]
-        # Unpaired: the target pool (the listed stems only, when an index list restricts the split) is
-        # shuffled once with the seed, independently of the inputs.
-        pool = list(targets.values())
-        order = np.random.default_rng(seed).permutation(len(pool))
-        return [pool[order[i % len(pool)]] for i in range(len(raws))]
+        return [targets[self.target_assignment[stem]] for stem in raws]
 
     def __len__(self):
         return len(self.raw_paths)
@@ -217,6 +227,43 @@ class ISPDataset(Dataset):
         if self.reference is not None:
             sample["reference"] = _to_chw(self._reference(index, raw))
         return sample
+
+
+def shuffled_assignment(raws: dict, targets: dict, seed: int) -> dict:
+    """The release's pairing: RAW i (stem order) gets item i of the target pool shuffled once with the seed."""
+    pool = list(targets)
+    order = np.random.default_rng(seed).permutation(len(pool))
+    return {stem: pool[order[i % len(pool)]] for i, stem in enumerate(raws)}
+
+
+def index_assignment(raws: dict, targets: dict, seed: int = 0) -> dict:
+    """The NTIRE 2026 baseline's pairing (docs/method.md §9): both lists sorted by file name, RAW i gets target i."""
+    raw_stems = sorted(raws, key=lambda stem: raws[stem].name)
+    target_stems = sorted(targets, key=lambda stem: targets[stem].name)
+    return {stem: target_stems[i % len(target_stems)] for i, stem in enumerate(raw_stems)}
+
+
+PAIRING_RULES = {"shuffled": shuffled_assignment, "index": index_assignment}
+
+
+def assign_targets(pairing, raws: dict, targets: dict, seed: int) -> dict:
+    """{raw stem: target stem} for every RAW: a named rule of PAIRING_RULES, or a given mapping checked here."""
+    if isinstance(pairing, str):
+        if pairing not in PAIRING_RULES:
+            raise BadInputError(f"unknown target_pairing {pairing!r}; choose from {TARGET_PAIRINGS} "
+                                "or pass a {raw stem: target stem} mapping")
+        return PAIRING_RULES[pairing](raws, targets, seed)
+    assignment = {str(raw): str(target) for raw, target in dict(pairing).items()}
+    unassigned = [stem for stem in raws if stem not in assignment]
+    if unassigned:
+        raise BadInputError(f"{raws[unassigned[0]]}: no target assigned to this RAW ({len(unassigned)} RAW file(s) "
+                            "without one); the target_pairing mapping needs every RAW stem of the split as a key")
+    unknown = sorted({assignment[stem] for stem in raws} - set(targets))
+    if unknown:
+        raise BadInputError(f"target_pairing assigns target {unknown[0]!r}, which is not in the target pool "
+                            f"({len(unknown)} such); use stems of the split's target files (listed ones only "
+                            "when an index list is set)")
+    return {stem: assignment[stem] for stem in raws}
 
 
 def _listed_targets(targets: dict, raws: dict, target_dir, indices) -> dict:
