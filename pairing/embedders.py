@@ -1,7 +1,7 @@
 """Image embedders for semantic pseudo-pairing (docs/method.md §11), chosen by name.
 
-Every embedder maps a list of float32 (H, W, 3) RGB images in [0, 1] to float32 rows of unit length, so the
-cosine cost of two sets is 1 - A @ B.T. `settings` identifies what the embedder computes (the embedding
+Every embedder has `dim` and maps a list of float32 (H, W, 3) RGB images in [0, 1] to float32 rows of unit
+length, so the cosine cost of two sets is 1 - A @ B.T. `settings` identifies what the embedder computes (the embedding
 cache and pairing.csv key on it, weights included).
 
   colour_lab    weight-free: L and ab histograms in Lab (square-rooted, i.e. Hellinger) plus a low-pass Lab
@@ -36,6 +36,7 @@ class ColourLabEmbedder:
 
     def __init__(self, thumbnail: int = 8, l_bins: int = 16, ab_bins: int = 8, work_size: int = 64):
         self.thumbnail, self.l_bins, self.ab_bins, self.work_size = thumbnail, l_bins, ab_bins, work_size
+        self.dim = l_bins + ab_bins ** 2 + 3 * thumbnail ** 2
         self.settings = {"embedder": "colour_lab", "thumbnail": thumbnail, "l_bins": l_bins, "ab_bins": ab_bins,
                          "work_size": work_size, "version": 1}
 
@@ -74,6 +75,7 @@ class DinoV2Embedder:
             weights = file_identity(weights_path)
         self.model.eval().requires_grad_(False).to(self.device)
         self.image_level, self.patch_grid = image_level, int(patch_grid)
+        self.dim = int(self.model.embed_dim) * (1 + self.patch_grid ** 2)
         self.settings = {"embedder": name, "timm": DINOV2_MODELS[name], "weights": weights,
                          "image_level": image_level, "patch_grid": self.patch_grid, "input": 224, "version": 1}
 

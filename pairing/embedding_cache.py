@@ -28,7 +28,7 @@ class EmbeddingCache:
     def entry(self, path) -> Path:
         return self.folder / f"{Path(path).stem}-{stable_hash(file_identity(path))}.npy"
 
-    def load(self, path, dim: int | None) -> np.ndarray | None:
+    def load(self, path, dim: int) -> np.ndarray | None:
         """The cached row of `path`, None when absent; a row of another size is a mismatched cache."""
         entry = self.entry(path)
         if not entry.is_file():
@@ -37,7 +37,7 @@ class EmbeddingCache:
             row = np.load(entry, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             return None  # unreadable entry: embed again and overwrite
-        if row.ndim != 1 or (dim is not None and row.shape[0] != dim):
+        if row.shape != (dim,):
             raise PairingError(f"embedding cache {entry} holds shape {row.shape}, the embedder gives ({dim},): "
                                f"the cache does not match its settings; delete {self.folder} and run again")
         return row
@@ -55,12 +55,11 @@ def embed_files(paths: list, load_image, embedder, cache: EmbeddingCache | None,
     """Embed every file (cached rows read back). load_image(path) -> float32 (H, W, 3) RGB in [0, 1] and raises
     UserError for a bad file. Returns (rows (k, D) of the good files, their paths, problems). A bad file never
     stops the others: they are all embedded and cached first; then, unless skip_bad, the first problem is raised."""
-    rows, good, problems, pending = {}, [], [], []
-    dim = None
+    rows, problems, pending, dim = {}, [], [], embedder.dim
     for path in paths:
         row = None if cache is None else cache.load(path, dim)
         if row is not None:
-            rows[str(path)], dim = row, row.shape[0]
+            rows[str(path)] = row
         else:
             pending.append(path)
     with tqdm(total=len(paths), initial=len(paths) - len(pending), desc=desc, disable=not progress,
@@ -76,10 +75,7 @@ def embed_files(paths: list, load_image, embedder, cache: EmbeddingCache | None,
                 except UserError as error:  # the loader's named bad-file error: kept, reported at the end
                     problems.append(f"{path}: {error}")
             for path, row in zip(names, embedder.embed(images) if images else []):
-                if dim is not None and row.shape[0] != dim:
-                    raise PairingError(f"embedding cache {cache.folder} holds rows of size {dim}, the embedder "
-                                       f"gives {row.shape[0]}; delete {cache.folder} and run again")
-                rows[str(path)], dim = row, row.shape[0]
+                rows[str(path)] = row
                 if cache is not None:
                     cache.save(path, row)
             bar.update(len(pending[start:start + batch_size]))
@@ -88,5 +84,5 @@ def embed_files(paths: list, load_image, embedder, cache: EmbeddingCache | None,
         raise PairingError(f"cannot embed {problems[0]}{more}; every other file is embedded and cached: fix or "
                            "remove the file, or skip bad files (skip_bad_files=True / --skip-bad), and run again")
     good = [p for p in paths if str(p) in rows]
-    matrix = np.stack([rows[str(p)] for p in good]) if good else np.zeros((0, dim or 0), np.float32)
+    matrix = np.stack([rows[str(p)] for p in good]) if good else np.zeros((0, dim), np.float32)
     return matrix, good, problems

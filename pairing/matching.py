@@ -6,10 +6,14 @@
             alpha x the mismatch of the two sets' internal cosine geometry.
   auto      emd up to AUTO_EMD_LIMIT entries of the cost matrix, sinkhorn beyond.
 
-Both marginals are uniform (1/n per RAW, 1/m per photo), so set sizes may differ. The rule that turns a plan
-into pairs: each RAW ranks the photos by the mass its row of the plan sends them (ties and zero mass by cosine
-cost) and takes the first top_k. With n == m and emd that is the one-to-one assignment; with n > m a photo
-serves about n/m RAWs; with n < m each RAW takes the photo it sends most mass to.
+The marginals are uniform per item, and the rule that turns a plan into pairs is: each RAW ranks the photos by
+the mass its row of the plan sends them (ties and zero mass by cosine cost) and takes the first top_k.
+  n == m   the plan of emd is a permutation: a one-to-one assignment.
+  n > m    1/n per RAW, 1/m per photo: each photo serves about n/m RAWs, each RAW goes (almost always) whole
+           to one photo.
+  n < m    1/m per RAW and per photo, plus one padding row holding the photos' remaining (m - n)/m at a
+           constant cost (any spread of it costs the same): every RAW goes to its own photo, as in the
+           rectangular assignment problem, and the photos no RAW needs are left to the padding.
 """
 from __future__ import annotations
 
@@ -38,21 +42,33 @@ def cosine_cost(a: np.ndarray, b: np.ndarray, center: bool = True) -> np.ndarray
 def transport_plan(cost: np.ndarray, method: str = "auto", reg: float = 0.05, alpha: float = 0.5,
                    raw_geometry: np.ndarray | None = None, photo_geometry: np.ndarray | None = None,
                    max_iter: int = 1000) -> np.ndarray:
-    """(n, m) plan with uniform marginals. fgw needs the intra-set costs raw_geometry (n, n), photo_geometry (m, m)."""
-    import ot
-
+    """(n, m) plan (marginals as the module says). fgw needs the intra-set costs raw_geometry (n, n),
+    photo_geometry (m, m)."""
     if method not in MATCHERS:
         raise PairingError(f"unknown pairing matcher {method!r}; choose from {', '.join(MATCHERS)}")
     if method == "auto":
         method = "emd" if cost.size <= AUTO_EMD_LIMIT else "sinkhorn"
     n, m = cost.shape
-    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    padded = n < m
+    if padded:  # the padding row: constant cost, so it only takes the photos no RAW wants
+        cost = np.concatenate([cost, np.full((1, m), cost.max(), cost.dtype)])
+        if raw_geometry is not None:
+            raw_geometry = np.pad(raw_geometry, ((0, 1), (0, 1)), constant_values=float(raw_geometry.mean()))
+    a = np.append(np.full(n, 1.0 / m), (m - n) / m) if padded else np.full(n, 1.0 / n)
+    b = np.full(m, 1.0 / m)
+    plan = _solve(cost, a, b, method, reg, alpha, raw_geometry, photo_geometry, max_iter)
+    return plan[:n]
+
+
+def _solve(cost, a, b, method, reg, alpha, raw_geometry, photo_geometry, max_iter) -> np.ndarray:
+    import ot
+
     if method == "emd":
-        return ot.emd(a, b, cost.astype(np.float64), numItermax=max(100_000, 50 * n * m))
+        return ot.emd(a, b, cost.astype(np.float64), numItermax=max(100_000, 50 * cost.size))
     if method == "sinkhorn":  # torch backend: its matrix-vector products are the whole cost at 10k x 10k
         import torch
-        uniform = torch.full((n,), 1.0 / n), torch.full((m,), 1.0 / m)
-        plan = ot.sinkhorn(*uniform, torch.from_numpy(cost), reg, numItermax=max_iter, stopThr=1e-6)
+        plan = ot.sinkhorn(torch.from_numpy(a).float(), torch.from_numpy(b).float(), torch.from_numpy(cost), reg,
+                           numItermax=max_iter, stopThr=1e-6)
         return plan.numpy()
     if raw_geometry is None or photo_geometry is None:
         raise ValueError("fgw needs raw_geometry and photo_geometry (each set's own cosine cost)")
