@@ -206,11 +206,12 @@ def test_pairing_is_reused_only_when_inputs_and_settings_match(tmp_path):
 
 # --- training --------------------------------------------------------------------------------------
 
-def test_semantic_pairing_trains_pretrain_pseudo_paired_unpaired(pair_root, tmp_path):
-    settings = dict(dataset="ntire2026", data_root=str(pair_root), out_dir=str(tmp_path), run_name="sem",
+def test_semantic_pairing_trains_pretrain_pseudo_paired_unpaired(tmp_path):
+    root = make_pairing_set(tmp_path / "set", 6, size=64, seed=5)
+    settings = dict(dataset="ntire2026", data_root=str(root), out_dir=str(tmp_path), run_name="sem",
                     allow_random_backbones=True, vit_model="vit_tiny_patch16_224", batch_size=2, num_workers=0,
                     cache_dir="", pretrain_steps=1, pseudo_paired_steps=1, max_steps=1, save_every=1, d_every=1,
-                    sample_every=1, log_every=1, feature_cache_dir=str(tmp_path / "fc"),
+                    sample_every=1, log_every=1, feature_cache=False,
                     pairing_cache_dir=str(tmp_path / "emb"), target_pairing="semantic",
                     prior_stages=("pseudo_paired",))
     assert fit.main(["--set", *[f"{k}={v}" for k, v in settings.items()]]) == 0
