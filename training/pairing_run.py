@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import pairing
@@ -161,9 +160,3 @@ def target_pairing_rule(stage: str, cfg: dict):
                            "or write one with python -m tools.pairing and set pairing_csv")
     best = pairing.best_photos(pairing.read_pairing(cfg["pairing_csv"]))
     return {raw.stem: photo.stem for raw, photo in best.items()}
-
-
-def pairing_accuracy(csv_path, truth: dict) -> float:
-    """Fraction of RAW stems whose rank-1 photo stem is the true one (synthetic sets with known pairs)."""
-    best = pairing.best_photos(pairing.read_pairing(csv_path))
-    return float(np.mean([truth.get(raw.stem) == photo.stem for raw, photo in best.items()]))
