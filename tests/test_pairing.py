@@ -224,3 +224,37 @@ def test_semantic_pairing_trains_pretrain_pseudo_paired_unpaired(tmp_path):
     dataset = fit.make_dataset("unpaired", cfg, "packed4")
     best = {Path(r["raw"]).stem: Path(r["photo"]).stem for r in csv_rows(run / "pairing.csv") if r["rank"] == "1"}
     assert [Path(p).stem for p in dataset.target_paths] == [best[name] for name in dataset.names]
+
+
+def _camera_root(base: Path) -> Path:
+    """tools.data ingest of two pidng DNGs and three photos (the camera preset's layout, per-file levels)."""
+    from PIL import Image
+
+    from data.synth.dng_writer import BAYER_CFA, write_dng
+    from tools import data as data_tool
+
+    rng = np.random.default_rng(6)
+    (base / "dng").mkdir(parents=True)
+    (base / "photos").mkdir()
+    for name in ("a", "b"):
+        write_dng(base / "dng" / name, rng.integers(64, 4095, (64, 64)).astype(np.uint16), BAYER_CFA["RGGB"],
+                  [64] * 4, 4095)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(base / "photos" / f"p{i}.jpg")
+    data_tool.main(["ingest", "--raw", str(base / "dng"), "--photos", str(base / "photos"), "--out",
+                    str(base / "set"), "--patch", "32", "--workers", "1"])
+    return base / "set"
+
+
+@pytest.mark.parametrize("preset", ["fujifilm", "zrr", "camera"])
+def test_every_preset_pairs(preset, tiny_fujifilm_root, tiny_zrr_root, tmp_path):
+    root = {"fujifilm": tiny_fujifilm_root, "zrr": tiny_zrr_root}.get(preset) or _camera_root(tmp_path / "cam")
+    cfg = load_config(REPO / "config.py", [f"dataset={preset}", f"data_root={root}", "cache_dir=",
+                                           f"pairing_cache_dir={tmp_path / 'emb'}", "target_pairing=semantic"])
+    path, _ = compute_pairing(cfg, tmp_path / "pairing.csv", progress=False)
+    cfg["pairing_csv"] = str(path)
+    dataset = fit.make_dataset("unpaired", cfg, "packed4")
+    rows = {Path(r["raw"]).stem: Path(r["photo"]).stem for r in csv_rows(path)}
+    assert [Path(p).stem for p in dataset.target_paths] == [rows[name] for name in dataset.names]
+    if preset != "camera":  # aligned presets: the photo of the same scene is in the pool and is found
+        assert all(raw == photo for raw, photo in rows.items())
