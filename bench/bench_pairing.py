@@ -111,7 +111,7 @@ def accuracy(args) -> None:
         for matcher in ("emd", "sinkhorn", "fgw"):
             start = time.perf_counter()
             best, _ = pairing.match_sets(raw_rows, photo_rows, matcher, reg=args.reg, alpha=args.alpha)
-            scores[f"{matcher} ({time.perf_counter() - start:.2f} s)"] = np.mean(best[:, 0] == expected)
+            scores[f"{matcher} ({(time.perf_counter() - start) * 1e3:.0f} ms)"] = np.mean(best[:, 0] == expected)
         print(f"  {name:<12} [{note}] {per_image:6.1f} ms/image embedding, top-1: "
               + ", ".join(f"{k} {v:.1%}" for k, v in scores.items()))
 
