@@ -38,7 +38,7 @@ cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" =
 target_resize = "bilinear"        # how targets larger than the generator output are resized
 skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
 
-# --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) -------------------------------------
+# --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) ----------------------------
 # target_pairing = "semantic" (above) pairs by content; the pseudo_paired stage always does.
 pairing_embedder = "colour_lab"   # colour_lab (weight-free) | dinov2_small | dinov2_base (timm DINOv2, HF hub)
 pairing_weights = ""              # explicit path to the DINOv2 weights ("" = Hugging Face cache)

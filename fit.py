@@ -302,7 +302,10 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
     elif info.is_main:
         stage_dir.mkdir(parents=True, exist_ok=True)
         save_config(trainer.cfg, stage_dir / "config.json")
-    return trainer.run()
+    final = trainer.run()
+    if info.enabled:  # rank 0 writes the final generator that the next stage (on every rank) loads
+        torch.distributed.barrier()
+    return final
 
 
 def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path | None:

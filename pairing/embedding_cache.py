@@ -73,7 +73,7 @@ def embed_files(paths: list, load_image, embedder, cache: EmbeddingCache | None,
                 except PairingError:
                     raise
                 except UserError as error:  # the loader's named bad-file error: kept, reported at the end
-                    problems.append(f"{path}: {error}")
+                    problems.append(str(error) if str(path) in str(error) else f"{path}: {error}")
             for path, row in zip(names, embedder.embed(images) if images else []):
                 rows[str(path)] = row
                 if cache is not None:

@@ -258,3 +258,21 @@ def test_every_preset_pairs(preset, tiny_fujifilm_root, tiny_zrr_root, tmp_path)
     assert [Path(p).stem for p in dataset.target_paths] == [rows[name] for name in dataset.names]
     if preset != "camera":  # aligned presets: the photo of the same scene is in the pool and is found
         assert all(raw == photo for raw, photo in rows.items())
+
+
+def test_torchrun_pairs_once_and_chains_the_stages(tmp_path):
+    import subprocess
+    import sys
+
+    root = make_pairing_set(tmp_path / "set", 4, size=64, seed=7)
+    settings = dict(dataset="ntire2026", data_root=str(root), out_dir=str(tmp_path), run_name="ddp",
+                    allow_random_backbones=True, vit_model="vit_tiny_patch16_224", batch_size=2, num_workers=0,
+                    cache_dir="", pretrain_steps=1, pseudo_paired_steps=1, max_steps=1, feature_cache=False,
+                    pairing_cache_dir=str(tmp_path / "emb"), target_pairing="semantic",
+                    prior_stages=("pseudo_paired",))
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+                             "fit.py", "--set", *[f"{k}={v}" for k, v in settings.items()]], cwd=REPO,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("[fit] pairing written") == 1  # rank 0 pairs; rank 1 reads its file
+    assert (tmp_path / "ddp" / "unpaired" / "checkpoints" / "G_step_1.pth").is_file()
