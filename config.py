@@ -12,7 +12,8 @@ stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv
 prior_stages = ()                 # stages trained after pretrain and before `stage`, each starting from the previous
                                   # one's final generator, e.g. ("pseudo_paired",) (recipes/semantic_pairing_*.py)
 backbone = "efficient_isp"        # efficient_isp | robust_isp | rmfa_tiny | rmfa_medium | rmfa_large | srcnn
-pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first
+pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first;
+                                  # "scratch" = no pretraining, PyTorch's default init (seeded; NTIRE 2026 baseline)
 checkpoint_dir = ""               # published-checkpoint cache; "" = $ISP_CHECKPOINTS or ~/.cache/isp/checkpoints
 device = "auto"                   # auto (cuda when present) | cpu | cuda | cuda:N
 seed = 0                          # seeds weights, sampling and the unpaired target shuffle
@@ -130,5 +131,8 @@ frozen_bf16 = False               # frozen VGG/AlexNet/ViT under bf16 autocast, 
 
 # --- checkpoints and logging -----------------------------------------------------------------------
 save_every = 10                   # generator snapshot G_step_<N>.pth and full resume state every N steps
+checkpoint_schedule = "updates"   # updates: save after updates N, 2N, ..., file G_step_<updates> | release: save after
+                                  # updates 1, 1+N, ... (right after each D update), file G_step_<updates + 99>, the
+                                  # release's names (its published step numbers); the last step is always saved
 log_every = 10                    # TensorBoard scalars every N steps
 sample_every = 500                # sample grid (reference | output | target) to TensorBoard and PNG

@@ -78,6 +78,9 @@ def effective_config(args) -> dict:
     if wrong:
         raise ConfigError(f"prior_stages: {wrong[0]!r} is not one of {', '.join(STAGES[1:])} (pretrain runs first "
                           "by itself when pretrained_generator is empty)")
+    if cfg["checkpoint_schedule"] not in ckpt.CHECKPOINT_SCHEDULES:
+        raise ConfigError(f"checkpoint_schedule '{cfg['checkpoint_schedule']}' is not one of "
+                          f"{', '.join(ckpt.CHECKPOINT_SCHEDULES)}")
     return cfg
 
 
@@ -174,7 +177,10 @@ class Trainer:
         """G_step_<step>.pth: the generator weights alone, what inference.py sweeps."""
         if self.info.is_main:
             weights = {k: v.detach().cpu() for k, v in self.generator.state_dict().items()}
-            ckpt.atomic_save(weights, ckpt.generator_checkpoint_path(self.stage_dir, self.step))
+            ckpt.atomic_save(weights, self._generator_path(self.step))
+
+    def _generator_path(self, step: int) -> Path:
+        return ckpt.generator_checkpoint_path(self.stage_dir, step, self.cfg["checkpoint_schedule"])
 
     def save(self) -> None:
         self.save_generator()
@@ -189,7 +195,7 @@ class Trainer:
             self.save_generator()
         if self.step < self.total:
             self._loop()
-        return ckpt.generator_checkpoint_path(self.stage_dir, self.total)
+        return self._generator_path(self.total)
 
     def _loop(self) -> None:
         cfg, info = self.cfg, self.info
@@ -206,7 +212,7 @@ class Trainer:
                 bar.update(1)
                 if logs:
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items() if k.startswith("raw/")})
-                if self.step % cfg["save_every"] == 0 or self.step == self.total:
+                if ckpt.is_save_step(self.step, cfg["save_every"], cfg["checkpoint_schedule"], self.total):
                     self.save()
         finally:
             bar.close()
@@ -293,7 +299,7 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
     state = ckpt.load_state(state_file) if state_file.exists() else None
     total = cfg[STAGE_TABLE[stage].step_budget_key]
     if state is not None and state["step"] >= total:  # finished earlier: nothing to build
-        return ckpt.generator_checkpoint_path(stage_dir, state["step"])
+        return ckpt.generator_checkpoint_path(stage_dir, state["step"], cfg["checkpoint_schedule"])
     trainer = Trainer(stage, cfg, stage_dir, init_weights, info, device)
     if state is not None:
         trainer.restore(state)
@@ -308,10 +314,15 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
     return final
 
 
+SCRATCH = "scratch"  # pretrained_generator value: no pretraining, the generator keeps its default init
+
+
 def initial_generator(cfg: dict, run_dir: Path, info: DistInfo, device) -> Path | None:
-    """The pretrained generator the main stage starts from: given, or trained here first."""
+    """The pretrained generator the main stage starts from: given, trained here first, or None (scratch)."""
     if not STAGE_TABLE[cfg["stage"]].starts_from_pretrain:
         return None
+    if cfg["pretrained_generator"] == SCRATCH:
+        return None  # PyTorch's default initialisation (seeded), no pretraining
     if cfg["pretrained_generator"]:
         path, backbone = resolve_checkpoint(cfg["pretrained_generator"], cache_dir=cfg["checkpoint_dir"] or None)
         if backbone and backbone != cfg["backbone"]:

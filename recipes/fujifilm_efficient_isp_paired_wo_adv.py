@@ -22,6 +22,7 @@ backbone = "efficient_isp"
 g_lr = 5e-4                       # Efficient ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10                      # no discriminators in this stage; kept for the record
+checkpoint_schedule = "release"   # G_step_<updates + 99>, saved after updates 1, 11, ...: sweep steps = published steps
 pretrained_generator = "efficient_isp_demosaic_pretrain" # the authors' pretraining, as the release
 batch_size = 32
 max_steps = 50000                 # published pick at step 31,190: rounded up to 10k, plus 10k

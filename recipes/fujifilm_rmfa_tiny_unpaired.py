@@ -22,6 +22,7 @@ backbone = "rmfa_tiny"
 g_lr = 1e-4                       # RMFA-Net tiny preset (docs/method.md §6)
 d_lr = 5e-5
 d_every = 4
+checkpoint_schedule = "release"   # G_step_<updates + 99>, saved after updates 1, 11, ...: sweep steps = published steps
 pretrained_generator = ""         # none published: the pretrain stage runs first
 batch_size = 32
 max_steps = 60000                 # published pick at step 48,270: rounded up to 10k, plus 10k

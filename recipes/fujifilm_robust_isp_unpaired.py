@@ -22,6 +22,7 @@ backbone = "robust_isp"
 g_lr = 5e-4                       # Robust ISP preset (docs/method.md §6)
 d_lr = 1e-5
 d_every = 10
+checkpoint_schedule = "release"   # G_step_<updates + 99>, saved after updates 1, 11, ...: sweep steps = published steps
 pretrained_generator = ""         # none published: the pretrain stage runs first
 batch_size = 32
 max_steps = 80000                 # published pick at step 66,090: rounded up to 10k, plus 10k

@@ -49,9 +49,14 @@ def test_paired_needs_ground_truth_and_pretrain_ignores_photos(ntire_root):
 
 
 @pytest.mark.parametrize("content, problem", [
-    (np.zeros((8, 8, 3), dtype=np.uint16), "shape"),
-    (np.zeros((8, 8, 4), dtype=np.float32), "dtype float32"),
-    (None, "truncated"),
+    (np.zeros((8, 8, 3), dtype=np.uint16), "has 3 channels .*expected 4 .*pack a Bayer mosaic"),
+    (np.zeros((4, 8, 6), dtype=np.uint16), "channels first.*np.moveaxis"),
+    (np.full((8, 8, 4), np.nan, dtype=np.float32), "NaN or inf.*np.nan_to_num"),
+    (np.full((8, 8, 4), np.inf, dtype=np.float64), "NaN or inf"),
+    (np.zeros((8, 8), dtype=np.uint16), r"shape \(8, 8\), expected a packed RAW.*re-export"),
+    (np.zeros((0, 8, 4), dtype=np.uint16), r"shape \(0, 8, 4\).*at least 1"),
+    (np.zeros((8, 8, 4), dtype=np.complex64), "dtype complex64, expected numbers"),
+    (None, "truncated.*np.save"),
 ])
 def test_bad_npy_files_name_the_file(tmp_path, content, problem):
     root = tmp_path / "set"
@@ -68,33 +73,85 @@ def test_bad_npy_files_name_the_file(tmp_path, content, problem):
         dataset[dataset.names.index("7")]
     with pytest.warns(UserWarning, match="skipped 1 bad file"):
         kept = ISPDataset(root, preset="ntire2026", split="train", paired=True, require_targets=False, skip_bad=True)
-    assert kept.names == ["0"] and "7.npy" in kept.problems[0]
+    assert kept.names == ["0"] and len(kept.problems) == 1 and "\n" not in kept.problems[0]
+    assert "7.npy" in kept.problems[0]
 
 
-def _grayworld_by_hand(packed, white, gamma, out_hw):
-    """docs/method.md §9 written out: R, (G1+G2)/2, B; gray-world gains; clip; min-max; gamma; antialiased bilinear."""
-    x = packed.astype(np.float64) / white
-    rgb = np.stack([x[..., 0], (x[..., 1] + x[..., 2]) / 2, x[..., 3]], axis=-1)
-    mean_r, mean_g, mean_b = rgb[..., 0].mean(), rgb[..., 1].mean(), rgb[..., 2].mean()
-    rgb = np.clip(rgb * np.array([mean_g / mean_r, 1.0, mean_g / mean_b]), 0, 1)
-    rgb = ((rgb - rgb.min()) / (rgb.max() - rgb.min())) ** (1 / gamma)
-    from torchvision.transforms.v2 import functional as TF  # the baseline's resize call
-
-    chw = torch.from_numpy(rgb.transpose(2, 0, 1).copy())
-    return TF.resize(chw, list(out_hw), interpolation=TF.InterpolationMode.BILINEAR, antialias=True).numpy()
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64])
+def test_any_numeric_dtype_is_divided_by_the_white_level_as_float(tmp_path, dtype):
+    (tmp_path / "train" / "raws").mkdir(parents=True)
+    values = np.random.default_rng(0).uniform(0, 250, (6, 10, 4))
+    array = values.astype(dtype)  # floats keep their fractions, integers are truncated counts
+    np.save(tmp_path / "train" / "raws" / "0.npy", array)
+    sample = ISPDataset(tmp_path, preset="ntire2026", split="train", paired=True, require_targets=False)[0]
+    expected = torch.from_numpy(array).permute(2, 0, 1).float() / 1023.0  # the baseline's RawTransform
+    assert torch.equal(sample["raw"], expected)
 
 
-@pytest.mark.parametrize("out_hw", [(64, 64), (20, 24)])  # the 2x output size, and a downscale (antialiasing)
-def test_grayworld_reference_matches_spec(ntire_root, out_hw):
+def _baseline_grayworld(packed, out_hw=None):
+    """docs/method.md §9 written out as the baseline computes it, in float32 torch: (H/2, W/2, 4) R, G, G, B ->
+    stacked RGB, gray-world gains (means floored at 1e-6), clip, min-max (x - min only when the range is <= 1e-6),
+    gamma 1/2.2, torchvision Resize(512, bilinear, antialias=True) (or the given size)."""
+    from torchvision.transforms import v2
+
+    x = torch.from_numpy(packed).permute(2, 0, 1).float() / 1023.0
+    rgb = torch.stack([x[0], (x[1] + x[2]) * 0.5, x[3]], dim=0)
+    means = torch.maximum(rgb.view(3, -1).mean(dim=1), torch.tensor(1e-6))
+    gains = torch.stack([means[1] / means[0], torch.tensor(1.0), means[1] / means[2]])
+    rgb = torch.clamp(rgb * gains.view(3, 1, 1), 0.0, 1.0)
+    low, high = rgb.min(), rgb.max()
+    rgb = (rgb - low) * (1.0 / (high - low) if high - low > 1e-6 else 1.0)
+    rgb = torch.pow(rgb, 1.0 / 2.2)
+    resize = v2.Resize(512 if out_hw is None else list(out_hw), interpolation=v2.InterpolationMode.BILINEAR,
+                       antialias=True)
+    return resize(rgb).numpy().transpose(1, 2, 0)
+
+
+def _reference_of(packed, tmp_path, out_hw):
     from data import get_preset, read_mosaic
 
-    path = ntire_root / "train" / "raws" / "0.npy"
-    packed = np.load(path)
-    got = demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", white_level=1023, gamma=2.2,
-                             out_size=out_hw)
-    expected = _grayworld_by_hand(packed, 1023.0, 2.2, out_hw).transpose(1, 2, 0)
+    path = tmp_path / "patch.npy"
+    np.save(path, packed)
+    return demosaic_reference(read_mosaic(path, get_preset("ntire2026")), "grayworld", white_level=1023,
+                              gamma=2.2, out_size=out_hw)
+
+
+def _challenge_patch(seed=0):
+    rng = np.random.default_rng(seed)
+    packed = rng.integers(0, 1024, (256, 256, 4)).astype(np.uint16)
+    packed[..., 3] //= 3  # a colour cast, so the gains differ from 1
+    return packed
+
+
+@pytest.mark.parametrize("case", ["random", "flat", "black_red", "black_green", "float64", "saturated"])
+def test_grayworld_equals_the_baseline_on_challenge_size(tmp_path, case):
+    packed = _challenge_patch()
+    if case == "flat":
+        packed[:] = 300
+    elif case == "black_red":
+        packed[..., 0] = 0
+    elif case == "black_green":
+        packed[..., 1:3] = 0
+    elif case == "float64":
+        packed = packed.astype(np.float64) + 0.25
+    elif case == "saturated":
+        packed[:64] = 1023
+    got = _reference_of(packed, tmp_path, (512, 512))  # the generator's output size for 256x256x4 RAW
+    expected = _baseline_grayworld(packed)
+    assert got.shape == expected.shape == (512, 512, 3)
+    assert np.abs(got - expected).max() <= 1e-6
+    if case == "flat":
+        assert np.all(got == 0)
+    if case == "black_red":
+        assert np.all(got[..., 0] == 0) and got[..., 1].max() > 0.5
+
+
+@pytest.mark.parametrize("packed_hw, out_hw", [((32, 32), (64, 64)), ((32, 48), (64, 96)), ((32, 32), (20, 24))])
+def test_grayworld_other_sizes_resize_to_the_output_size(tmp_path, packed_hw, out_hw):
+    packed = np.random.default_rng(1).integers(0, 1024, (*packed_hw, 4)).astype(np.uint16)
+    got = _reference_of(packed, tmp_path, out_hw)
     assert got.shape == (*out_hw, 3)
-    assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(got - _baseline_grayworld(packed, out_hw)).max() <= 1e-6
 
 
 def test_grayworld_is_cached_under_its_own_key(ntire_root, tmp_path):

@@ -60,7 +60,7 @@ def test_submit_quality_flag_and_bad_files_skipped(tmp_path, capsys):
     good = np.full((8, 8, 4), 512, dtype=np.uint16)
     np.save(inputs / "good.npy", good)
     np.save(inputs / "wrong_shape.npy", np.zeros((8, 8, 3), dtype=np.uint16))
-    np.save(inputs / "float.npy", np.zeros((8, 8, 4), dtype=np.float32))
+    np.save(inputs / "float.npy", np.full((8, 8, 4), np.nan, dtype=np.float32))  # any dtype reads; NaN does not
     (inputs / "truncated.npy").write_bytes((inputs / "good.npy").read_bytes()[:100])
     out = tmp_path / "sub"
     code = submit.main(["--checkpoint", str(ckpt), "--backbone", "efficient_isp", "--input", str(inputs),

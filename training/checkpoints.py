@@ -25,8 +25,33 @@ def remove_stale_temp_files(folder: Path) -> int:
     return len(stale)
 
 
-def generator_checkpoint_path(stage_dir: Path, step: int) -> Path:
-    return Path(stage_dir) / "checkpoints" / f"G_step_{step}.pth"
+CHECKPOINT_SCHEDULES = ("updates", "release")
+RELEASE_INDEX_OFFSET = 99  # the release names files by chunk * 100 + batch = generator updates + 99 (docs/method.md §6)
+
+
+def is_save_step(step: int, save_every: int, schedule: str = "updates", total: int | None = None) -> bool:
+    """Whether the training state and a generator snapshot are saved after generator update `step` (1-based).
+
+    updates: after updates save_every, 2 * save_every, ...; release: after updates 1, 1 + save_every, ... (right
+    after each discriminator update when save_every = d_every, as the release). The last update is always saved.
+    """
+    if schedule not in CHECKPOINT_SCHEDULES:
+        raise ValueError(f"unknown checkpoint_schedule {schedule!r}; choose from {CHECKPOINT_SCHEDULES}")
+    phase = 1 if schedule == "release" else 0
+    return (step - phase) % save_every == 0 or step == total
+
+
+def checkpoint_index(step: int, schedule: str = "updates") -> int:
+    """The number in G_step_<N>.pth after `step` generator updates: step itself, or the release's step + 99.
+
+    Step 0 (the starting generator, saved before training) keeps index 0 under both schedules.
+    """
+    return step + RELEASE_INDEX_OFFSET if schedule == "release" and step > 0 else step
+
+
+def generator_checkpoint_path(stage_dir: Path, step: int, schedule: str = "updates") -> Path:
+    """<stage>/checkpoints/G_step_<checkpoint_index(step, schedule)>.pth."""
+    return Path(stage_dir) / "checkpoints" / f"G_step_{checkpoint_index(step, schedule)}.pth"
 
 
 def state_path(stage_dir: Path) -> Path:

@@ -8,7 +8,10 @@ from .raw_io import raw_file_problem, read_raw
 
 
 def read_mosaic(path, preset) -> np.ndarray:
-    """uint16 (H, W) RGGB mosaic of a RAW file in the preset's format; BadInputError naming a bad file."""
+    """(H, W) RGGB mosaic of a RAW file in the preset's format; BadInputError naming a bad file.
+
+    uint16 for PNG mosaics; a packed .npy keeps its own numeric dtype (normalisation divides it as float).
+    """
     if preset.raw_format == "packed_npy":
         return mosaic_from_packed_npy(path, preset.packed_sites)
     return read_raw(path)
