@@ -8,7 +8,9 @@
 # --- run -------------------------------------------------------------------------------------------
 out_dir = "runs"                  # parent folder of all runs
 run_name = ""                     # "" = a timestamp; a run folder holds one sub-folder per stage
-stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv
+stage = "unpaired"                # pretrain | unpaired | paired | paired_no_adv | pseudo_paired
+prior_stages = ()                 # stages trained after pretrain and before `stage`, each starting from the previous
+                                  # one's final generator, e.g. ("pseudo_paired",) (recipes/semantic_pairing_*.py)
 backbone = "efficient_isp"        # efficient_isp | robust_isp | rmfa_tiny | rmfa_medium | rmfa_large | srcnn
 pretrained_generator = ""         # path or pretrained/ registry name; "" = run the pretrain stage first;
                                   # "scratch" = no pretraining, PyTorch's default init (seeded; NTIRE 2026 baseline)
@@ -26,7 +28,8 @@ train_indices = ""                # index list (file stems, one per line, # comm
                                   # and unpaired targets alike ("" = the whole train_split folder)
 target_pairing = "shuffled"       # which target each RAW gets in unpaired training, fixed for the run: shuffled
                                   # (release: target list shuffled once with seed) | index (NTIRE 2026 baseline: RAW
-                                  # and target files each sorted by name, RAW i with target i)
+                                  # and target files each sorted by name, RAW i with target i) | semantic (its
+                                  # photo matched by content, docs/pairing.md; pairing_* keys below)
 demosaic = "menon"                # demosaiced reference: menon (release) | opencv (ablation)
                                   # | grayworld (NTIRE 2026 baseline)
 reference_scaling = "uint16"      # uint16 (release: raw counts/65535, no highlight clip) | white_level (/white, clip)
@@ -35,6 +38,20 @@ demosaic_gamma = 2.2              # the reference is raised to 1/gamma
 cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)
 target_resize = "bilinear"        # how targets larger than the generator output are resized
 skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
+
+# --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) ----------------------------
+# target_pairing = "semantic" (above) pairs by content; the pseudo_paired stage always does.
+pairing_embedder = "colour_lab"   # colour_lab (weight-free) | dinov2_small | dinov2_base (timm DINOv2, HF hub)
+pairing_weights = ""              # explicit path to the DINOv2 weights ("" = Hugging Face cache)
+pairing_image_level = "cls"       # DINOv2 image embedding: cls (global token) | mean (of the patch tokens)
+pairing_patch_grid = 0            # DINOv2 patch level: also the patch tokens pooled to N x N (0 = off)
+pairing_matcher = "auto"          # emd (exact, one-to-one) | sinkhorn (entropic, large sets) | fgw (fused
+                                  # Gromov-Wasserstein) | auto (emd up to 2000 x 2000, else sinkhorn)
+pairing_reg = 0.05                # Sinkhorn entropic regularisation (cosine cost in [0, 2])
+pairing_alpha = 0.5               # fgw: weight of the intra-set structure against the feature cost
+pairing_top_k = 1                 # photos listed per RAW in pairing.csv (training draws rank 1)
+pairing_csv = ""                  # "" = <run>/pairing.csv; a path = reuse it when its inputs and settings match
+pairing_cache_dir = ".cache/pairing"  # on-disk embedding cache (keyed by file, weights and settings)
 patch_size = 0                    # 0 = whole images (release); N = random NxN output crops (even N)
 batch_size = 32                   # global batch (split across processes under torchrun)
 num_workers = 2                   # DataLoader worker processes
@@ -58,6 +75,7 @@ max_steps = 200000                # generator steps of the main stage. The relea
                                   # steps (27,220 for this default run): 200k reaches every pick; the sweep then
                                   # picks the checkpoint (docs/method.md §6). Demo and tests set their own small counts.
 pretrain_steps = 20000            # generator steps of the demosaic pretraining stage
+pseudo_paired_steps = 2000        # generator steps of the pseudo_paired stage (docs/pairing.md)
 g_lr = 5e-4                       # generator Adam learning rate (Efficient/Robust ISP)
 g_betas = (0.5, 0.9)              # generator Adam betas (ablation: beta1 in {0.0, 0.5})
 d_lr = 1e-5                       # discriminators' Adam learning rate

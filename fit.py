@@ -39,6 +39,7 @@ from training.distributed import (
 )
 from training.feature_fill import attach_feature_cache
 from training.monitor import Monitor, write_nonfinite_report
+from training.pairing_run import resolve_pairing, target_pairing_rule
 from training.sampling import make_loader, random_crop_batch
 from training.stages import (
     STAGE_TABLE,
@@ -72,6 +73,10 @@ def effective_config(args) -> dict:
         cfg["out_dir"], cfg["run_name"] = str(Path(args.resume).parent), Path(args.resume).name
     if cfg["stage"] not in STAGES:
         raise ConfigError(f"stage '{cfg['stage']}' is not one of {', '.join(STAGES)}")
+    wrong = [s for s in cfg["prior_stages"] if s not in STAGES or s == "pretrain"]
+    if wrong:
+        raise ConfigError(f"prior_stages: {wrong[0]!r} is not one of {', '.join(STAGES[1:])} (pretrain runs first "
+                          "by itself when pretrained_generator is empty)")
     if cfg["checkpoint_schedule"] not in ckpt.CHECKPOINT_SCHEDULES:
         raise ConfigError(f"checkpoint_schedule '{cfg['checkpoint_schedule']}' is not one of "
                           f"{', '.join(ckpt.CHECKPOINT_SCHEDULES)}")
@@ -104,7 +109,7 @@ def make_dataset(stage: str, cfg: dict, input_kind: str):
     spec = STAGE_TABLE[stage]
     return build_dataset(cfg, cfg["train_split"], input_kind, paired=spec.paired, reference=spec.reads_reference,
                          indices=cfg["train_indices"] or None, require_targets=spec.needs_targets,
-                         target_pairing=cfg["target_pairing"])
+                         target_pairing=target_pairing_rule(stage, cfg))
 
 
 class Trainer:
@@ -296,7 +301,10 @@ def train_stage(stage: str, cfg: dict, run_dir: Path, init_weights, info: DistIn
     elif info.is_main:
         stage_dir.mkdir(parents=True, exist_ok=True)
         save_config(trainer.cfg, stage_dir / "config.json")
-    return trainer.run()
+    final = trainer.run()
+    if info.enabled:  # rank 0 writes the final generator that the next stage (on every rank) loads
+        torch.distributed.barrier()
+    return final
 
 
 SCRATCH = "scratch"  # pretrained_generator value: no pretraining, the generator keeps its default init
@@ -328,8 +336,11 @@ def main(argv=None) -> int:
             if cfg["allow_random_backbones"]:
                 print("[fit] WARNING: allow_random_backbones=True - VGG/AlexNet/ViT are RANDOM; "
                       "results are for demos and tests only", file=sys.stderr)
-        final = train_stage(cfg["stage"], cfg, run_dir, initial_generator(cfg, run_dir, info, device),
-                            info, device)
+        cfg = resolve_pairing(cfg, run_dir, info, device)
+        start = initial_generator(cfg, run_dir, info, device)
+        for prior in cfg["prior_stages"]:  # e.g. pseudo_paired before unpaired (docs/pairing.md)
+            start = train_stage(prior, cfg, run_dir, start, info, device)
+        final = train_stage(cfg["stage"], cfg, run_dir, start, info, device)
         if info.is_main:
             print(f"[fit] done: {final}\n[fit] run folder: {run_dir}")
     finally:

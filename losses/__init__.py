@@ -5,6 +5,7 @@ Evaluation metrics live in evaluation/; the LPIPS network the metric scores with
 (build_lpips_alexnet) and handed over by the scripts."""
 from .adversarial import discriminator_step_loss, gradient_penalty, relativistic_d_loss, relativistic_g_loss
 from .alexnet import TextureFeatures, build_texture_features
+from .color_distribution import color_distribution_loss
 from .dla import dla_gradients
 from .paired import build_dists, build_lpips_alexnet, build_lpips_plus
 from .pixel import (

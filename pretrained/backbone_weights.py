@@ -67,6 +67,16 @@ WEIGHT_FILES: dict[str, WeightFile] = {w.name: w for w in (
                "https://huggingface.co/timm/vit_base_patch16_224.orig_in21k_ft_in1k", 346_284_714,
                "color features (timm ViT-B/16)", config_key="vit_weights",
                hf_repo="timm/vit_base_patch16_224.orig_in21k_ft_in1k"),
+    # DINOv2 (self-supervised ViT-S/14 and ViT-B/14, LVD-142M) in timm's layout: the embedders of semantic
+    # pseudo-pairing (docs/method.md §11), config key pairing_embedder = dinov2_small | dinov2_base.
+    WeightFile("dinov2_small", "model.safetensors", "hf_hub",
+               "https://huggingface.co/timm/vit_small_patch14_dinov2.lvd142m", 88_250_000,
+               "semantic pairing embedder (timm DINOv2 ViT-S/14)", config_key="pairing_weights",
+               hf_repo="timm/vit_small_patch14_dinov2.lvd142m"),
+    WeightFile("dinov2_base", "model.safetensors", "hf_hub",
+               "https://huggingface.co/timm/vit_base_patch14_dinov2.lvd142m", 346_350_000,
+               "semantic pairing embedder (timm DINOv2 ViT-B/14)", config_key="pairing_weights",
+               hf_repo="timm/vit_base_patch14_dinov2.lvd142m"),
 )}
 
 

@@ -14,7 +14,7 @@ METHOD_LOSS_SETS = {
 
 
 def test_loss_sets_follow_the_spec():
-    assert set(STAGE_TABLE) == {"pretrain", "unpaired", "paired", "paired_no_adv"}
+    assert set(STAGE_TABLE) == {"pretrain", "unpaired", "paired", "paired_no_adv", "pseudo_paired"}
     for name, terms in METHOD_LOSS_SETS.items():
         assert set(STAGE_TABLE[name].terms) == terms, name
     without_adv = {t for t in METHOD_LOSS_SETS["paired"] if not t.startswith("adv_")}
@@ -27,12 +27,16 @@ def test_what_each_stage_reads():
     expected = {"pretrain": ("reference", True, True, "pretrain_steps", False),
                 "unpaired": ("reference", True, False, "max_steps", True),
                 "paired": ("target", False, True, "max_steps", True),
-                "paired_no_adv": ("target", False, True, "max_steps", True)}
+                "paired_no_adv": ("target", False, True, "max_steps", True),
+                # docs/pairing.md: structure from the reference, colour from the matched (unaligned) photo
+                "pseudo_paired": ("reference", True, False, "pseudo_paired_steps", True)}
     for name, (goal, reference, paired, budget, after_pretrain) in expected.items():
         spec = STAGE_TABLE[name]
         assert (spec.goal, spec.reads_reference, spec.paired, spec.step_budget_key,
                 spec.starts_from_pretrain) == (goal, reference, paired, budget, after_pretrain), name
     assert STAGE_TABLE["unpaired"].content_space == "lab_l"
+    # no pixel-aligned term compares with the matched photo, which shows another scene
+    assert set(STAGE_TABLE["pseudo_paired"].terms) == {"content", "color_dist", "tv"}
 
 
 def test_readme_shows_the_table():

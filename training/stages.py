@@ -1,4 +1,4 @@
-"""The four training stages (STAGE_TABLE: what each does, declared once) and one generator /
+"""The training stages (STAGE_TABLE: what each does, declared once) and one generator /
 discriminator step. fit.py, training.feature_fill, the benches and the README's stage table read
 STAGE_TABLE; loss sets follow docs/method.md §5."""
 from __future__ import annotations
@@ -47,6 +47,10 @@ STAGE_TABLE = {stage.name: stage for stage in (
           step_budget_key="max_steps", discriminators=("lin0", "lin3"), starts_from_pretrain=True),
     Stage("paired_no_adv", ("content", "lpips_plus", "dists", "tv", "color"), goal="target", content_space=None,
           reads_reference=False, paired=True, needs_targets=True, step_budget_key="max_steps",
+          discriminators=(), starts_from_pretrain=True),
+    # Semantic pseudo pairs (docs/pairing.md): structure from the reference, colour from the matched photo.
+    Stage("pseudo_paired", ("content", "color_dist", "tv"), goal="reference", content_space="lab_l",
+          reads_reference=True, paired=False, needs_targets=True, step_budget_key="pseudo_paired_steps",
           discriminators=(), starts_from_pretrain=True),
 )}
 STAGES = tuple(STAGE_TABLE)
@@ -176,6 +180,8 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_conten
         terms["dists"] = kit.dists(fake, goal)
     if "color" in wanted:
         terms["color"] = losses.color_loss(fake, goal)
+    if "color_dist" in wanted:  # against the matched photo, whatever the content goal
+        terms["color_dist"] = losses.color_distribution_loss(fake, batch["target"])
     terms["tv"] = losses.tv_loss(fake)
 
     real, fakes = {}, {}

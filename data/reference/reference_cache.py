@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from common import atomic_write
+from common.file_keys import file_identity
 
 from ..readers.raw_io import read_raw
 from .demosaic import demosaic_reference, demosaic_settings
@@ -23,12 +24,6 @@ CACHE_FORMAT_VERSION = 2
 def settings_hash(settings: dict) -> str:
     canonical = json.dumps({"v": CACHE_FORMAT_VERSION, **settings}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def file_identity(path) -> dict:
-    path = Path(path).resolve()
-    stat = path.stat()
-    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def cache_entry_path(cache_dir, raw_path, settings: dict) -> Path:
