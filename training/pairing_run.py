@@ -12,11 +12,12 @@ import torch
 
 import pairing
 from common.errors import UserError
-from data import ISPDataset, get_preset, read_rgb
+from data import ISPDataset, read_rgb
 from data.readers.layout import list_images, split_dirs
 from pairing import PairingError
 from training.backbone_paths import weight_file
 from training.stages import STAGE_TABLE
+from wiring import build_dataset, data_preset
 
 SHEET_PAIRS = 8  # best and worst matches shown on the contact sheet
 
@@ -32,12 +33,8 @@ def run_needs_pairing(cfg: dict) -> bool:
 
 def rendering_dataset(cfg: dict) -> ISPDataset:
     """The training split's RAW files with their demosaiced reference (the classical rendering), no targets."""
-    dataset = ISPDataset(
-        cfg["data_root"], preset=get_preset(cfg["dataset"], cfg["zrr_normalisation"]), split=cfg["train_split"],
-        paired=False, reference=cfg["demosaic"], cache_dir=cfg["cache_dir"] or None, skip_bad=cfg["skip_bad_files"],
-        seed=cfg["seed"], indices=cfg["train_indices"] or None, require_targets=False,
-        demosaic_kwargs={"scaling": cfg["reference_scaling"], "wb_gains": tuple(cfg["wb_gains"]),
-                         "gamma": cfg["demosaic_gamma"]})
+    dataset = build_dataset(cfg, cfg["train_split"], "packed4", paired=False, reference=True,
+                            indices=cfg["train_indices"] or None, require_targets=False)
     dataset = copy.copy(dataset)
     dataset.target_paths = None  # only the reference is needed: no photo decoded per RAW
     return dataset
@@ -45,7 +42,7 @@ def rendering_dataset(cfg: dict) -> ISPDataset:
 
 def photo_pool(cfg: dict, raw_stems: list) -> list[Path]:
     """Every photo of the training split (only listed stems when train_indices restricts it, as unpaired training)."""
-    preset = get_preset(cfg["dataset"], cfg["zrr_normalisation"])
+    preset = data_preset(cfg)
     _, photo_dir = split_dirs(cfg["data_root"], cfg["train_split"], preset)
     photos = list_images(photo_dir, preset.target_ext)
     if cfg["train_indices"]:
