@@ -110,12 +110,13 @@ def read_summary(path: Path) -> dict | None:
 
 
 def merge(inputs) -> list[dict]:
-    """One summary per checkpoint (later files win on duplicates), sorted by step."""
+    """One summary per checkpoint and quantize mode (later files win on duplicates), sorted by step: a float
+    and a jpeg75 sweep of the same checkpoints both stay, for selection by either."""
     by_checkpoint = {}
     for path in find_csvs(inputs):
         summary = read_summary(path)
         if summary is not None:
-            by_checkpoint[summary["checkpoint"]] = summary
+            by_checkpoint[summary["checkpoint"], summary["quantize"]] = summary
     rows = list(by_checkpoint.values())
     return sorted(rows, key=lambda r: (r["step"] is None, r["step"] or 0, r["checkpoint"]))
 

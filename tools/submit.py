@@ -105,7 +105,8 @@ def score_zip(zip_path: Path, gt_dir: Path) -> tuple[list[dict], list[str]]:
 
 
 def print_scores(rows: list[dict], zip_path: Path) -> None:
-    print(f"scores of the files in {zip_path} (decoded JPEGs; PSNR ranks, delta_e2000 lower is better):")
+    print(f"scores of {len(rows)} file(s) in {zip_path} as the challenge reads them (decoded JPEGs; PSNR ranks, "
+          "delta_e2000 lower is better):")
     print(f"{'file':>24}  {'psnr':>8}  {'ssim':>7}  {'delta_e2000':>11}")
     for row in with_summary(rows):
         print(f"{row['file']:>24}  {row['psnr']:8.4f}  {row['ssim']:7.4f}  {row['delta_e2000']:11.4f}")
