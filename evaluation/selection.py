@@ -93,8 +93,8 @@ def mixed_modes_note(rows) -> str | None:
     modes = sorted({str(r.get("quantize", "unknown")) for r in rows})
     if len(modes) < 2:
         return None
-    return (f"note: these CSVs were scored with different --quantize modes ({', '.join(modes)}); a float score is "
-            "higher than its png8 or jpeg75 score, so rank one mode at a time with --quantize MODE")
+    return (f"note: these CSVs were scored with different --quantize modes ({', '.join(modes)}), which score the "
+            "same checkpoint differently; rank one mode at a time with --quantize MODE")
 
 
 def format_table(rows, metrics) -> str:
