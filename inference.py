@@ -3,9 +3,11 @@
 The split is read and preprocessed ONCE per process and kept in memory; every checkpoint is then
 only a forward pass plus metrics. One CSV per checkpoint (rows: file, step, metrics; last row the
 mean, file='mean'); a checkpoint whose CSV exists is skipped, so an interrupted sweep resumes.
-As the release's validation sweeps did, the clamped float output is scored; --quantize truncate
-(or round) scores the 8-bit image instead, as the test tables were (docs/method.md §7). The mode is a
-CSV column, and a CSV scored another way is scored again.
+As the release's validation sweeps did, the clamped float output is scored; --quantize png8 (alias truncate;
+or round) scores the 8-bit image instead, as the test tables were (docs/method.md §7), and --quantize jpeg75 the
+decoded NTIRE 2026 submission JPEG (truncated 8-bit, PIL quality 75, the writer tools.submit uses), as the
+challenge's leaderboard scores it (docs/method.md §9). The mode is a CSV column, a CSV scored another way is
+scored again, and the best checkpoint printed at the end is the best of the CSVs scored with this mode.
 Bad files of the split (corrupt, not 16-bit, odd size, missing pair) are left out and listed at the end
 (exit code 2); a checkpoint that fails is logged in failed.csv and the sweep goes on (exit code 1).
 
@@ -31,10 +33,11 @@ from data.readers.presets import ZRR_NORMALISATIONS
 from evaluation import (
     METRIC_NAMES,
     NON_METRIC_COLUMNS,
-    QUANTIZE_MODES,
+    QUANTIZE_CHOICES,
     SWEEP_SPLIT,
     already_scored,
     by_step,
+    canonical_quantize,
     checkpoint_step,
     checkpoint_table,
     csv_path_for,
@@ -91,10 +94,10 @@ def resolve_settings(args, run_dir: Path | None, config: dict) -> dict:
     return {"backbone": flags["backbone"] or config["backbone"], **data_config(config, flags)}
 
 
-def print_sweep_summary(csv_files, config: dict) -> None:
-    """Best checkpoint by validation PSNR over every CSV of the sweep's folders (earlier runs included),
-    beside the published numbers when the run came from a recipe."""
-    report = sweep_summary(csv_files, config)
+def print_sweep_summary(csv_files, config: dict, quantize: str | None = None) -> None:
+    """Best checkpoint by validation PSNR over every CSV of the sweep's folders (earlier runs included) scored
+    with `quantize` (None: all), beside the published numbers when the run came from a recipe."""
+    report = sweep_summary(csv_files, config, quantize=quantize)
     if report:
         print(report, flush=True)
 
@@ -135,9 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zrr-normalisation", choices=sorted(ZRR_NORMALISATIONS),
                    help="ZRR input normalisation (default: run config 'zrr_normalisation', else data's default)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the one-off load")
-    p.add_argument("--quantize", choices=QUANTIZE_MODES, default="none",
-                   help="none (release sweeps): score the clamped float output; truncate / round: score the "
-                        "8-bit image, as test tables are made (truncate is the release's PNG saving)")
+    p.add_argument("--quantize", choices=QUANTIZE_CHOICES, default="none",
+                   help="none (release sweeps): score the clamped float output; png8 (alias truncate) / round: "
+                        "score the 8-bit image, as test tables are made (png8 is the release's PNG saving); "
+                        "jpeg75: score the decoded NTIRE submission JPEG, as the challenge does")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 weight file (else searched; column omitted)")
     p.add_argument("--no-lpips", action="store_true", help="skip LPIPS even when weights are present")
     p.add_argument("--metrics", default=",".join(METRIC_NAMES),
@@ -153,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    args.quantize = canonical_quantize(args.quantize)  # CSVs record one spelling per mode
     if not args.run and not args.checkpoints:
         raise SystemExit("inference.py: give --run and/or --checkpoints")
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -171,7 +176,7 @@ def main(argv=None) -> int:
     print(f"{len(todo)} checkpoint(s) selected, {len(todo) - len(pending)} already scored, "
           f"{len(pending)} to score", flush=True)
     if not pending:
-        print_sweep_summary([c for _, c in todo], config)
+        print_sweep_summary([c for _, c in todo], config, args.quantize)
         return 0
     from models import build_generator, generator_info
     if args.runtime == "fused":  # fail before the sweep, not once per checkpoint
@@ -194,7 +199,7 @@ def main(argv=None) -> int:
         tqdm.write(f"{path.name}  step {summary['step']}  {line}")
     print(f"done: {len(pending) - failures} scored, {failures} failed in "
           f"{time.perf_counter() - scoring_start:.1f}s", flush=True)
-    print_sweep_summary([c for _, c in todo], config)
+    print_sweep_summary([c for _, c in todo], config, args.quantize)
     bad_inputs = report_bad_inputs("inference.py", data.problems, len(data) + len(data.problems))
     return bad_inputs or (1 if failures else 0)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data import DATASET_PRESETS
-from evaluation import QUANTIZE_MODES, SWEEP_SPLIT
+from evaluation import QUANTIZE_CHOICES, SWEEP_SPLIT
 
 REPO_ROOT = Path(__file__).resolve().parent
 INFERENCE = REPO_ROOT / "inference.py"
@@ -171,9 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--split", default=SWEEP_SPLIT, help="split to score (default %(default)s)")
     p.add_argument("--out", help="CSV folder for every worker (default <run>/eval_<split>)")
-    p.add_argument("--quantize", choices=QUANTIZE_MODES,
+    p.add_argument("--quantize", choices=QUANTIZE_CHOICES,
                    help="passed to inference.py: none (its default, the release's sweeps) scores the clamped "
-                        "float output; truncate / round score the 8-bit image")
+                        "float output; png8 (alias truncate) / round score the 8-bit image; jpeg75 the decoded "
+                        "NTIRE submission JPEG")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="auto: round-robin over visible GPUs, else CPU")
     p.add_argument("--python", default=sys.executable, help="interpreter for the workers")

@@ -10,11 +10,14 @@ files (.dng, .nef, ...; rawpy: black level per CFA site, white level and CFA pha
 phase is cropped to RGGB; X-Trans/Foveon are refused). --dataset camera is a model trained on your own camera
 (tools.data ingest); the preset fixes the packed channel order the generator expects.
 A dataset split folder (holding <raw_dir>/ and <target_dir>/) also works as --input.
-Outputs: <output>/<input stem>.png (8-bit), and when references exist <output>/metrics.csv
-(per image: psnr, ssim, ms_ssim, lpips, delta_e2000, latency_ms; last row 'mean'). Latency is printed per run.
-As the paper's tables were made (docs/method.md §7), each output is clamped to [0, 1], saved by
-TRUNCATION (uint8(x * 255)) and that 8-bit image / 255 is scored; --quantize round rounds instead
-(0.03-0.06 dB higher PSNR), --quantize none scores the clamped float output (PNGs then truncated).
+Outputs: <output>/<input stem>.png (8-bit; .jpg with --quantize jpeg75), and when references exist
+<output>/metrics.csv (per image: psnr, ssim, ms_ssim, lpips, delta_e2000, latency_ms; last row 'mean').
+Latency is printed per run. As the paper's tables were made (docs/method.md §7), each output is clamped to
+[0, 1], saved by TRUNCATION (uint8(x * 255)) and that 8-bit image / 255 is scored (--quantize png8, the
+default; 'truncate' is its earlier name); --quantize round rounds instead (0.03-0.06 dB higher PSNR),
+--quantize none scores the clamped float output (PNGs then truncated), and --quantize jpeg75 saves and scores
+what an NTIRE 2026 submission holds (docs/method.md §9): the truncated levels written as JPEG quality 75 by the
+writer tools.submit uses, decoded, / 255 - the leaderboard's view, lower than the float or png8 score.
 Large images are processed in tiles (--tile; automatic above 2048x2048 input pixels) so memory stays bounded,
 and the tiled output equals the whole-image output to float precision for every backbone:
   efficient_isp, robust_isp, srcnn: each tile is read with a margin of max(--overlap, the network's
@@ -42,7 +45,15 @@ from tqdm import tqdm
 from cli import report_bad_inputs
 from data import CAMERA_RAW_EXTS, DATASET_PRESETS, BadInputError
 from data.readers.presets import ZRR_NORMALISATIONS
-from evaluation import QUANTIZE_MODES, quantize_8bit, score_batch, with_summary, write_csv
+from evaluation import (
+    QUANTIZE_CHOICES,
+    canonical_quantize,
+    quantize_8bit,
+    score_batch,
+    with_summary,
+    write_csv,
+    write_jpeg,
+)
 from models import tiled_forward
 from runtime import RUNTIMES, select_runtime
 from wiring import build_lpips_metric, data_config, data_preset, load_input, load_model
@@ -50,8 +61,8 @@ from wiring import build_lpips_metric, data_config, data_preset, load_input, loa
 REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
 AUTO_TILE = 1024
-SCORING = {"truncate": "as truncated 8-bit PNGs (release)", "round": "as rounded 8-bit PNGs",
-           "none": "as clamped floats"}
+SCORING = {"png8": "as truncated 8-bit PNGs (release)", "round": "as rounded 8-bit PNGs",
+           "none": "as clamped floats", "jpeg75": "as decoded quality-75 submission JPEGs (NTIRE 2026)"}
 
 
 def list_inputs(folder: Path, preset) -> tuple[list[Path], Path | None]:
@@ -102,6 +113,17 @@ def runtime_name(runner) -> str:
     return f"fused AVX2 kernel, max |diff| vs PyTorch {diff:.1e} on the first input"
 
 
+def save_output(out_dir: Path, stem: str, y: torch.Tensor, quantize: str) -> None:
+    """<stem>.png of the 8-bit levels, or with jpeg75 <stem>.jpg through the submission's JPEG writer."""
+    from data import write_rgb
+    levels = quantize_8bit(y, "round" if quantize == "round" else "png8")
+    image = np.ascontiguousarray(levels[0].permute(1, 2, 0).numpy())
+    if quantize == "jpeg75":
+        write_jpeg(out_dir / f"{stem}.jpg", image)
+    else:
+        write_rgb(out_dir / f"{stem}.png", image)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="checkpoint path or published registry name")
@@ -119,9 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"tile side in input pixels (0 = auto: whole image up to {AUTO_TILE_PIXELS} px)")
     p.add_argument("--overlap", type=int, default=16,
                    help="tile margin discarded on each side; raised to what the backbone needs for exact tiles")
-    p.add_argument("--quantize", choices=QUANTIZE_MODES, default="truncate",
-                   help="how outputs are saved and scored: truncate (release: uint8(x*255)), round, or none "
-                        "(score the clamped float output; PNGs are then truncated)")
+    p.add_argument("--quantize", choices=QUANTIZE_CHOICES, default="png8",
+                   help="how outputs are saved and scored: png8 (release: uint8(x*255); alias truncate), round, "
+                        "none (score the clamped float output; PNGs are then truncated), or jpeg75 (the NTIRE "
+                        "submission: truncated levels saved as JPEG quality 75, scored after decoding)")
     p.add_argument("--lpips-weights", help="LPIPS AlexNet v0.1 heads file (else the weight registry)")
     p.add_argument("--no-lpips", action="store_true")
     p.add_argument("--runtime", choices=RUNTIMES, default="auto",
@@ -132,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from data import write_rgb
+    args.quantize = canonical_quantize(args.quantize)
     preset = data_preset(data_config({"dataset": args.dataset, "zrr_normalisation": args.zrr_normalisation}))
     files, default_ref = list_inputs(Path(args.input), preset)  # a bad --input costs no model load
     path, backbone, model, info = resolve_model(args)
@@ -160,8 +183,7 @@ def main(argv=None) -> int:
         _sync(args.device)
         latencies.append((time.perf_counter() - start) * 1000.0)
         y = y.float().cpu()
-        levels = quantize_8bit(y, "round" if args.quantize == "round" else "truncate")
-        write_rgb(out_dir / f"{raw_path.stem}.png", np.ascontiguousarray(levels[0].permute(1, 2, 0).numpy()))
+        save_output(out_dir, raw_path.stem, y, args.quantize)
         ref_path = find_reference(ref_dir, raw_path.stem)
         if ref_path is not None:
             try:

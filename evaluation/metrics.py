@@ -21,12 +21,16 @@ import torch
 import torch.nn.functional as F
 
 from .ciede2000 import delta_e2000
+from .submission_jpeg import jpeg_round_trip
 
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 METRIC_NAMES = ("psnr", "ssim", "ms_ssim", "lpips", "delta_e2000")
 # How a prediction is scored: 'none' = the clamped float output (the release's validation sweeps);
-# 'truncate' / 'round' = the 8-bit PNG it is saved as (the release's test tables truncate).
-QUANTIZE_MODES = ("none", "truncate", "round")
+# 'png8' / 'round' = the 8-bit PNG it is saved as (the release's test tables truncate: png8);
+# 'jpeg75' = the challenge's submitted file: truncated 8-bit levels through the submission JPEG writer, decoded.
+QUANTIZE_MODES = ("none", "png8", "jpeg75", "round")
+QUANTIZE_ALIASES = {"truncate": "png8"}  # the earlier spelling of png8, still accepted
+QUANTIZE_CHOICES = QUANTIZE_MODES + tuple(QUANTIZE_ALIASES)  # what a command line accepts
 
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -36,15 +40,24 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"metric inputs must be (B, C, H, W); got shape {tuple(x.shape)}")
 
 
+def canonical_quantize(mode: str) -> str:
+    """The QUANTIZE_MODES name of a mode or of its alias ('truncate' -> 'png8'); ValueError when unknown."""
+    mode = QUANTIZE_ALIASES.get(mode, mode)
+    if mode not in QUANTIZE_MODES:
+        raise ValueError(f"unknown quantisation {mode!r}; choose from {QUANTIZE_CHOICES}")
+    return mode
+
+
 def quantize_8bit(x: torch.Tensor, mode: str) -> torch.Tensor:
     """Clamp to [0, 1] and map to the 8-bit levels a saved PNG holds, as a uint8 tensor.
 
-    mode 'truncate' is the release's uint8(x * 255) (floor; how the paper's test tables were made,
-    docs/method.md §7); 'round' is floor(x * 255 + 0.5). Computed in x's own precision, so a float32
-    output gives the same levels as the release's numpy float32 arithmetic, boundary cases included.
+    mode 'truncate' (= 'png8') is the release's uint8(x * 255) (floor; how the paper's test tables were made,
+    docs/method.md §7, and how the challenge's submission is saved before JPEG); 'round' is floor(x * 255 + 0.5).
+    Computed in x's own precision, so a float32 output gives the same levels as the release's numpy float32
+    arithmetic, boundary cases included.
     """
-    if mode not in ("truncate", "round"):
-        raise ValueError(f"8-bit quantisation mode must be 'truncate' or 'round', got {mode!r}")
+    if mode not in ("truncate", "png8", "round"):
+        raise ValueError(f"8-bit quantisation mode must be 'png8' (alias 'truncate') or 'round', got {mode!r}")
     scaled = x.clamp(0.0, 1.0).mul_(255.0)  # in place on the fresh clamp copy: fewer passes
     if mode == "round":
         scaled.add_(0.5)
@@ -52,11 +65,13 @@ def quantize_8bit(x: torch.Tensor, mode: str) -> torch.Tensor:
 
 
 def scored_output(x: torch.Tensor, quantize: str = "none") -> torch.Tensor:
-    """The prediction as it is scored: clamped to [0, 1], then optionally as its 8-bit PNG levels / 255."""
-    if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"unknown quantisation {quantize!r}; choose from {QUANTIZE_MODES}")
+    """The prediction as it is scored: clamped to [0, 1], then optionally as its 8-bit PNG levels / 255, or as
+    the decoded levels of its submission JPEG / 255 (jpeg75)."""
+    quantize = canonical_quantize(quantize)
     if quantize == "none":
         return x.clamp(0.0, 1.0)
+    if quantize == "jpeg75":
+        return jpeg_round_trip(quantize_8bit(x, "png8")).to(x.dtype) / 255.0
     return quantize_8bit(x, quantize).to(x.dtype) / 255.0
 
 
@@ -203,7 +218,7 @@ def score_batch(pred: torch.Tensor, target: torch.Tensor, quantize: str = "none"
                 lpips: Optional[Callable] = None, ms_ssim: bool | None = None, metrics=None) -> dict:
     """Metrics of one batch as {name: (B,) float64 CPU tensor}, in METRIC_NAMES order.
 
-    quantize: one of QUANTIZE_MODES; the prediction is always clamped to [0, 1] first (scored_output).
+    quantize: one of QUANTIZE_MODES (or an alias); the prediction is always clamped to [0, 1] first (scored_output).
     ms_ssim: None = compute when the images are large enough for TF's five scales, else NaN.
     lpips: a callable (pred, target) -> (B,) such as LPIPSMetric; without it the lpips column is left out.
     metrics: subset of METRIC_NAMES to compute (None = all available; lpips needs the callable).

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common import atomic_write
 
+from .metrics import QUANTIZE_ALIASES
 from .tables import merge, metric_names
 
 SWEEP_SPLIT = "val"  # the release picked checkpoints on the validation split
@@ -77,6 +78,23 @@ def top_k(rows, metric: str, k: int) -> list[dict]:
         raise SystemExit(f"metric {metric!r} not in the CSVs; available: {metric_names(rows)}")
     scored = [r for r in rows if not math.isnan(r.get(metric, math.nan))]
     return sorted(scored, key=lambda r: r[metric], reverse=metric not in LOWER_IS_BETTER)[:k]
+
+
+def scored_as(rows, quantize: str | None) -> list[dict]:
+    """The checkpoint summaries scored with this quantisation (aliases resolved; None keeps every row)."""
+    if quantize is None:
+        return list(rows)
+    mode = QUANTIZE_ALIASES.get(quantize, quantize)
+    return [r for r in rows if r.get("quantize") == mode]
+
+
+def mixed_modes_note(rows) -> str | None:
+    """A warning line when the summaries were scored with different quantisations (their ranks then mix scales)."""
+    modes = sorted({str(r.get("quantize", "unknown")) for r in rows})
+    if len(modes) < 2:
+        return None
+    return (f"note: these CSVs were scored with different --quantize modes ({', '.join(modes)}), which score the "
+            "same checkpoint differently; rank one mode at a time with --quantize MODE")
 
 
 def format_table(rows, metrics) -> str:
@@ -157,7 +175,7 @@ def published_comparison(config: dict, best: dict) -> str:
             lines.append(f"{metric:>9}  {expected:9.4f}  {measured:9.4f}  {measured - expected:+10.4f}{order}")
     lines.append(f"published: the paper's test set, truncated 8-bit outputs; measured: this sweep's split, scored "
                  f"as quantize={best.get('quantize', 'unknown')}.\nLike for like: sweep the test split with "
-                 "--quantize truncate, or run test_model.py on the best checkpoint.")
+                 "--quantize png8, or run test_model.py on the best checkpoint.")
     return "\n".join(lines)
 
 
@@ -168,15 +186,17 @@ def best_report(rows, inputs, metric: str = SELECTION_METRIC, config: dict | Non
         return f"no checkpoint has a {metric} value"
     config = config if config is not None else find_recipe_config(inputs, best[0])
     if not config or not config.get("published"):
-        return f"best by {metric}: step {best[0]['step']}  {best[0]['checkpoint']}"
+        mode = best[0].get("quantize", "unknown")
+        return f"best by {metric} (scored as quantize={mode}): step {best[0]['step']}  {best[0]['checkpoint']}"
     return published_comparison(config, best[0])
 
 
-def sweep_summary(csv_files, config: dict, metric: str = SELECTION_METRIC) -> str | None:
-    """best_report over every CSV in the folders of csv_files (earlier sweeps included); the published
-    comparison only when config carries a recipe's numbers. None when nothing has the metric."""
+def sweep_summary(csv_files, config: dict, metric: str = SELECTION_METRIC, quantize: str | None = None) -> str | None:
+    """best_report over every CSV in the folders of csv_files (earlier sweeps included) scored with `quantize`
+    (None: every CSV); the published comparison only when config carries a recipe's numbers. None when nothing
+    has the metric."""
     folders = sorted({Path(c).parent for c in csv_files if Path(c).parent.is_dir()})
-    rows = merge(folders) if folders else []
+    rows = scored_as(merge(folders), quantize) if folders else []
     if not rows or metric not in metric_names(rows):
         return None
     return best_report(rows, folders, metric, config if config.get("published") else None)

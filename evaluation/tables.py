@@ -9,6 +9,8 @@ from pathlib import Path
 
 from common import atomic_write
 
+from .metrics import QUANTIZE_ALIASES
+
 SUMMARY_NAME = "mean"  # the `file` value of the summary row
 FAILED_LOG = "failed.csv"  # a sweep's log of checkpoints that could not be scored
 NON_METRIC_COLUMNS = ("file", "step", "checkpoint", "quantize")
@@ -47,14 +49,19 @@ def checkpoint_table(rows: list[dict], step, checkpoint, quantize: str) -> list[
 
 def already_scored(csv_path: Path, metrics, quantize: str = "none") -> bool:
     """A complete CSV (written atomically, so existing = complete) holding every requested metric,
-    scored with the same quantisation (CSVs from before the column existed are scored again)."""
+    scored with the same quantisation, aliases included (CSVs from before the column existed are scored again)."""
     if not csv_path.is_file():
         return False
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    if not rows or rows[-1].get("quantize") != quantize:
+    if not rows or _mode(rows[-1].get("quantize")) != _mode(quantize):
         return False
     return all(m in rows[-1] for m in metrics)
+
+
+def _mode(quantize):
+    """A CSV's quantize value with aliases resolved ('truncate', the earlier spelling, is 'png8')."""
+    return QUANTIZE_ALIASES.get(quantize, quantize)
 
 
 def record_failure(out_csv: Path, checkpoint, error: Exception) -> None:
@@ -97,18 +104,19 @@ def read_summary(path: Path) -> dict | None:
     row = rows[-1]
     step = _number(row.get("step"))
     merged = {"checkpoint": row.get("checkpoint") or path.stem, "step": None if math.isnan(step) else int(step),
-              "quantize": row.get("quantize") or "unknown"}
+              "quantize": _mode(row.get("quantize")) or "unknown"}
     merged.update({k: _number(v) for k, v in row.items() if k not in NON_METRIC_COLUMNS})
     return merged
 
 
 def merge(inputs) -> list[dict]:
-    """One summary per checkpoint (later files win on duplicates), sorted by step."""
+    """One summary per checkpoint and quantize mode (later files win on duplicates), sorted by step: a float
+    and a jpeg75 sweep of the same checkpoints both stay, for selection by either."""
     by_checkpoint = {}
     for path in find_csvs(inputs):
         summary = read_summary(path)
         if summary is not None:
-            by_checkpoint[summary["checkpoint"]] = summary
+            by_checkpoint[summary["checkpoint"], summary["quantize"]] = summary
     rows = list(by_checkpoint.values())
     return sorted(rows, key=lambda r: (r["step"] is None, r["step"] or 0, r["checkpoint"]))
 

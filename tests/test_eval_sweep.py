@@ -206,8 +206,13 @@ def test_sweep_quantize_mode_is_recorded_and_rescored(tiny_run, capsys):
     assert inference.main(args + ["--quantize", "truncate"]) == 0  # a float CSV does not count for 8-bit
     assert "0 already scored, 1 to score" in capsys.readouterr().out
     rows = _summary(csv_file)
-    assert {r["quantize"] for r in rows} == {"truncate"}
+    assert {r["quantize"] for r in rows} == {"png8"}  # 'truncate' is png8's earlier name; one spelling per mode
     assert float(rows[-1]["psnr"]) != pytest.approx(float(float_rows[-1]["psnr"]), abs=1e-9)
+    assert inference.main(args + ["--quantize", "png8"]) == 0
+    assert "1 already scored, 0 to score" in capsys.readouterr().out
+    assert inference.main(args + ["--quantize", "jpeg75"]) == 0
+    assert "0 already scored, 1 to score" in capsys.readouterr().out
+    assert {r["quantize"] for r in _summary(csv_file)} == {"jpeg75"}
 
 
 def test_step_zero_is_swept_ranked_and_plotted(tmp_path, monkeypatch):
