@@ -38,20 +38,6 @@ demosaic_gamma = 2.2              # the reference is raised to 1/gamma
 cache_dir = ".cache/demosaic"     # on-disk cache of demosaiced references ("" = no cache)
 target_resize = "bilinear"        # how targets larger than the generator output are resized
 skip_bad_files = False            # True: drop unreadable files and report the count instead of failing
-
-# --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) ----------------------------
-# target_pairing = "semantic" (above) pairs by content; the pseudo_paired stage always does.
-pairing_embedder = "colour_lab"   # colour_lab (weight-free) | dinov2_small | dinov2_base (timm DINOv2, HF hub)
-pairing_weights = ""              # explicit path to the DINOv2 weights ("" = Hugging Face cache)
-pairing_image_level = "cls"       # DINOv2 image embedding: cls (global token) | mean (of the patch tokens)
-pairing_patch_grid = 0            # DINOv2 patch level: also the patch tokens pooled to N x N (0 = off)
-pairing_matcher = "auto"          # emd (exact, one-to-one) | sinkhorn (entropic, large sets) | fgw (fused
-                                  # Gromov-Wasserstein) | auto (emd up to 2000 x 2000, else sinkhorn)
-pairing_reg = 0.05                # Sinkhorn entropic regularisation (cosine cost in [0, 2])
-pairing_alpha = 0.5               # fgw: weight of the intra-set structure against the feature cost
-pairing_top_k = 1                 # photos listed per RAW in pairing.csv (training draws rank 1)
-pairing_csv = ""                  # "" = <run>/pairing.csv; a path = reuse it when its inputs and settings match
-pairing_cache_dir = ".cache/pairing"  # on-disk embedding cache (keyed by file, weights and settings)
 patch_size = 0                    # 0 = whole images (release); N = random NxN output crops (even N)
 batch_size = 32                   # global batch (split across processes under torchrun)
 num_workers = 2                   # DataLoader worker processes
@@ -68,6 +54,20 @@ feature_cache_features = ("content", "color")  # also "texture" (AlexNet maps 0,
                                   # texture adds 1.2 MiB (3.7 MiB at 448x448) for the remaining few percent
 feature_cache_dtype = "float32"   # float32: the very features the step computes; float16: half the disk,
                                   # features rounded to 11 significant bits (~2.4e-4 relative)
+
+# --- semantic pseudo-pairing (docs/pairing.md; python -m tools.pairing) ----------------------------
+# target_pairing = "semantic" (above) pairs by content; the pseudo_paired stage always does.
+pairing_embedder = "colour_lab"   # colour_lab (weight-free) | dinov2_small | dinov2_base (timm DINOv2, HF hub)
+pairing_weights = ""              # explicit path to the DINOv2 weights ("" = Hugging Face cache)
+pairing_image_level = "cls"       # DINOv2 image embedding: cls (global token) | mean (of the patch tokens)
+pairing_patch_grid = 0            # DINOv2 patch level: also the patch tokens pooled to N x N (0 = off)
+pairing_matcher = "auto"          # emd (exact, one-to-one) | sinkhorn (entropic, large sets) | fgw (fused
+                                  # Gromov-Wasserstein) | auto (emd up to 2000 x 2000, else sinkhorn)
+pairing_reg = 0.05                # Sinkhorn entropic regularisation (cosine cost in [0, 2])
+pairing_alpha = 0.5               # fgw: weight of the intra-set structure against the feature cost
+pairing_top_k = 1                 # photos listed per RAW in pairing.csv (training draws rank 1)
+pairing_csv = ""                  # "" = <run>/pairing.csv; a path = reuse it when its inputs and settings match
+pairing_cache_dir = ".cache/pairing"  # on-disk embedding cache (keyed by file, weights and settings)
 
 # --- optimisation ----------------------------------------------------------------------------------
 max_steps = 200000                # generator steps of the main stage. The release ran open-ended (chunks of 100 up

@@ -23,9 +23,10 @@ from tools import demo_report
 from training.config_loader import load_config, read_config_file
 
 REPO = Path(__file__).resolve().parents[1]
-# config.py's data keys that are not dataset settings: where fit.py's training split comes from (fit passes
-# them as split and indices) and how loaders batch and cache a dataset.
-TRAINING_SPLIT_KEYS = {"train_split", "train_indices"}
+# config.py's data keys that are not dataset settings: where fit.py's training split comes from and how its
+# unpaired targets are assigned (fit passes them as split, indices and target_pairing) and how loaders batch
+# and cache a dataset.
+TRAINING_SPLIT_KEYS = {"train_split", "train_indices", "target_pairing"}
 LOADER_KEYS = {"patch_size", "batch_size", "num_workers", "prefetch_factor", "persistent_workers", "pin_memory",
                "feature_cache", "feature_cache_dir", "feature_cache_features", "feature_cache_dtype"}
 STEMS = ["2", "0"]  # the index list of the non-default config, in its order
@@ -62,7 +63,7 @@ def non_default(zrr_with_val, tmp_path):
               "train_split": "val", "train_indices": str(tmp_path / "val.txt"), "demosaic": "opencv",
               "reference_scaling": "white_level", "wb_gains": GAINS, "demosaic_gamma": GAMMA,
               "cache_dir": str(tmp_path / "cache"), "target_resize": "area", "skip_bad_files": True, "seed": 7,
-              "backbone": "srcnn"}  # no published srcnn: the report looks nothing up
+              "target_pairing": "index", "backbone": "srcnn"}  # no published srcnn: the report looks nothing up
     defaults = read_config_file(REPO / "config.py")
     assert all(defaults[k] != v for k, v in values.items()), "a 'non-default' value is config.py's default"
     assert set(wiring.DATASET_KEYS) | TRAINING_SPLIT_KEYS <= set(values)
