@@ -74,6 +74,8 @@ backbone_presets = {
 
 # --- losses ----------------------------------------------------------------------------------------
 lambdas = {}                      # per-term weight after DLA, e.g. {"tv": 0.5}; missing terms use 1.0
+skip_zero_weight_terms = True     # a term of weight 0 is not computed (nor its network run; a discriminator of
+                                  # weight 0 is neither run nor updated); False computes and logs it (raw/<term>)
 dla = True                        # Dynamic Loss Adaptation: every term reaches G with gradient norm lambda
 dla_eps = 1e-8                    # added to each term's gradient norm
 r1_gamma = 10.0                   # R1/R2 gamma; the penalty enters as gamma/2 * penalty_scale * (R1 + R2)

@@ -233,7 +233,7 @@ class Trainer:
         logs.update({f"weighted/{k}": cfg["lambdas"].get(k, 1.0) * scales[k] * values[k] for k in values})
         logs.update({f"dla_scale/{k}": float(s) for k, s in scales.items()})
         logs.update({f"grad_norm/{k}": float(n) for k, n in norms.items()})
-        if self.kit.discriminators and is_discriminator_step(self.step, cfg["d_every"]):
+        if self.kit.active_discriminators and is_discriminator_step(self.step, cfg["d_every"]):
             d_logs, d_bad = discriminator_step(
                 self.kit, self.d_opts, real, fakes, lambda m: average_param_grads(m, self.info),
                 r1_gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"], d_grad_clip=cfg["d_grad_clip"])

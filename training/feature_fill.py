@@ -43,7 +43,9 @@ def feature_plan(kit, cfg: dict) -> dict:
         plan["lin3"] = ("target", lambda images: kit.texture(images)[1])
     if kit.color is not None:
         plan["color"] = ("target", kit.color)
-    return plan
+    # Features of a skipped term (weight 0) are never read: none to compute or store.
+    needed = {"content"} & set(kit.terms) | kit.active_discriminators.keys()
+    return {name: entry for name, entry in plan.items() if name in needed}
 
 
 def make_stores(kit, cfg: dict, dataset, autocast: bool) -> dict:
