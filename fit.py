@@ -29,7 +29,7 @@ from data import ISPDataset, get_preset
 from models import build_generator, load_generator
 from pretrained import resolve_checkpoint
 from training import checkpoints as ckpt
-from training.acceleration import configure_cuda
+from training.acceleration import configure_acceleration
 from training.config_loader import ConfigError, apply_overrides, load_config, save_config
 from training.distributed import (
     DistInfo,
@@ -125,7 +125,7 @@ class Trainer:
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
-        configure_cuda(self.cfg, device, self.generator, self.kit)  # before the cache: same extractors
+        configure_acceleration(self.cfg, device, self.generator, self.kit)  # before the cache: same extractors
         self.dataset = attach_feature_cache(self.dataset, self.kit, self.cfg, device, info)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
         self.d_opts = {name: torch.optim.Adam(d.trained_parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
