@@ -33,6 +33,9 @@ SMALL_ARGS = {
     "bench_sweep": [],
     "bench_camera_submit": [],
     "bench_train_step": ["--batch", "4", "--size", "256"],
+    "bench_roofline": ["--batch", "4", "--size", "256"],
+    "bench_switches": [],
+    "bench_step_profile": [],
 }
 # What each script's figures are, for the report's headings.
 TITLES = {
@@ -43,6 +46,9 @@ TITLES = {
     "bench_data": "Data-path throughput",
     "bench_sweep": "Checkpoint sweep: one process vs process per checkpoint",
     "bench_camera_submit": "New data: camera ingest files/s, NTIRE submission images/s",
+    "bench_roofline": "Roofline: fit's G and D steps against this machine's float32 matmul peak",
+    "bench_switches": "Speed switches: one step's numbers against the float32 step",
+    "bench_step_profile": "Small-patch step profile: top operators, zero-weight terms skipped vs computed",
 }
 
 
