@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import fit
+from bench.bench_roofline import best_seconds, clock
 from data import make_synthetic_dataset
 from training.config_loader import load_config
 from training.distributed import DistInfo
@@ -52,23 +52,13 @@ def make_trainer(work: Path, args, stage: str, size: int, skip: bool):
     return step
 
 
-def best_step_s(step, steps: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def profile_step(step, steps: int, top: int) -> tuple[str, float, float]:
     """(table of the top operators by self CPU time, arithmetic share, profiled-op share of the wall)."""
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
             step()
-        wall = time.perf_counter() - start
+        wall = clock() - start
     events = [e for e in prof.key_averages() if e.key.startswith("aten::")]
     total = sum(e.self_cpu_time_total for e in events)
     arithmetic = sum(e.self_cpu_time_total for e in events if any(a in e.key for a in ARITHMETIC))
@@ -88,26 +78,31 @@ def parse_args(argv=None):
     parser.add_argument("--vit", default="vit_tiny_patch16_224")
     parser.add_argument("--steps", type=int, default=5, help="timed / profiled steps (best step reported)")
     parser.add_argument("--top", type=int, default=10, help="operators listed")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); 1 times "
+                        "with this thread's CPU time, robust on a shared machine")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         make_synthetic_dataset(work / "data", "fujifilm", counts={"train": args.batch}, size=max(args.sizes), seed=0)
-        print(f"fit.py step on CPU, {torch.get_num_threads()} threads, batch {args.batch}, random backbones, "
-              f"{args.vit}, a D update every step; the demo's loss weights")
+        timing = "thread CPU time" if torch.get_num_threads() == 1 else "wall clock"
+        print(f"fit.py step on CPU, {torch.get_num_threads()} threads ({timing}), batch {args.batch}, "
+              f"random backbones, {args.vit}, a D update every step; the demo's loss weights")
         for stage in args.stages:
             for size in args.sizes:
                 fast = make_trainer(work, args, stage, size, skip=True)
                 slow = make_trainer(work, args, stage, size, skip=False)
-                skipped, computed = best_step_s(fast, args.steps), best_step_s(slow, args.steps)
+                skipped, computed = best_seconds(fast, args.steps), best_seconds(slow, args.steps)
                 table, arithmetic, covered = profile_step(fast, args.steps, args.top)
                 print(f"\n{stage} {size}x{size}: step {1e3 * skipped:.0f} ms with terms of weight 0 skipped, "
                       f"{1e3 * computed:.0f} ms computed ({computed / skipped:.2f}x); in the profiled step, "
                       f"convolutions/matmuls/attention take {arithmetic:.0%} of the operators' CPU time, "
-                      f"operators cover {covered:.0%} of the wall x threads")
+                      f"operators cover {covered:.0%} of the time x threads")
                 print(table, flush=True)
     return 0
 

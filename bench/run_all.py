@@ -78,10 +78,19 @@ def _text(data) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
 
 
+def cpu_model() -> str:
+    """lscpu's "Model name" (read from /proc/cpuinfo, where lscpu reads it), else platform's guess."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+
+
 def machine_line() -> str:
     import torch
 
-    return (f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+    return (f"{os.cpu_count()} CPU cores ({cpu_model()}, {platform.machine()}), "
             f"load average at start {os.getloadavg()[0]:.2f}, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 
