@@ -28,3 +28,18 @@ def test_matmul_peak_is_a_rate():
     a, b = torch.randn(n, n), torch.randn(n, n)
     assert count_flops(lambda: torch.matmul(a, b)) == 2 * n**3  # the figure the peak divides
     assert 1e7 < peak < 1e14  # flop/s: above 10 MFLOP/s, below any CPU's float32 rate
+
+
+def test_cpu_attention_and_double_backward_are_counted():
+    import torch.nn.functional as F
+    batch, heads, tokens, dim = 2, 3, 16, 8
+    q, k, v = (torch.randn(batch, heads, tokens, dim) for _ in range(3))
+    # Q K^T and (softmax) V: two matmuls of B H N N D multiply-adds each.
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v)) == 2 * (2 * batch * heads * tokens**2 * dim)
+    # The R1 penalty's double backward runs under the counter (no module hooks in the way).
+    layer, x = torch.nn.Linear(5, 1), torch.randn(4, 5, requires_grad=True)
+
+    def penalty():
+        (grad,) = torch.autograd.grad(layer(x).sum(), x, create_graph=True)
+        grad.pow(2).sum().backward()
+    assert count_flops(penalty) > 0
