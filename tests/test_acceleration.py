@@ -110,7 +110,7 @@ def _gaps(result, base):
 # switch, value, max relative gap of the loss values and of the generator's gradient (bench_switches
 # measures the same gaps; bf16 keeps 8 significant bits)
 @pytest.mark.parametrize("key,value,loss_budget,grad_budget", [
-    ("cudnn_benchmark", False, 0.0, 0.0), ("channels_last", True, 1e-4, 1e-3),
+    ("cudnn_benchmark", False, 1e-4, 1e-3), ("channels_last", True, 1e-4, 1e-3),
     ("frozen_autocast", "bf16", 0.1, 0.5), ("generator_autocast", "bf16", 0.1, 0.5),
     ("discriminator_autocast", "bf16", 0.1, 0.5)])
 def test_switch_runs_one_step_within_budget(key, value, loss_budget, grad_budget, float32_step, tiny_fujifilm_root,
