@@ -148,7 +148,7 @@ def network_figures(trainer, repeats: int) -> dict:
              "AlexNet trunk": (kit.texture, fake), "ViT (blur, resize, tokens)": (kit.color, fake)}
     figures = {}
     for name, (net, image) in parts.items():
-        if net is None or (name != "generator" and not kit.terms):
+        if net is None:
             continue
         run = _forward_backward(net, image.clone().requires_grad_(name != "generator"))
         figures[name] = (count_flops(run), best_seconds(run, repeats))
