@@ -96,6 +96,8 @@ backbone_presets = {
 
 # --- losses ----------------------------------------------------------------------------------------
 lambdas = {}                      # per-term weight after DLA, e.g. {"tv": 0.5}; missing terms use 1.0
+skip_zero_weight_terms = True     # a term of weight 0 is not computed (nor its network run; a discriminator of
+                                  # weight 0 is neither run nor updated); False computes and logs it (raw/<term>)
 dla = True                        # Dynamic Loss Adaptation: every term reaches G with gradient norm lambda
 dla_eps = 1e-8                    # added to each term's gradient norm
 r1_gamma = 10.0                   # R1/R2 gamma; the penalty enters as gamma/2 * penalty_scale * (R1 + R2)
@@ -125,11 +127,16 @@ recipe = ""                       # the published result this run reproduces: it
 published = {}                    # that result's test-set metrics {psnr, ssim, ms_ssim, lpips} and pick "step";
                                   # kept in config.json so tools.best / inference.py print them beside the best
 
-# --- CUDA speed switches (no effect on CPU) ---------------------------------------------------------
-cudnn_benchmark = True            # cuDNN picks the fastest algorithm per shape once (fixed image size)
+# --- speed switches (meant for CUDA; they also apply on CPU; their effect on one step: README "Training") --
+cudnn_benchmark = True            # cuDNN picks the fastest algorithm per shape once (fixed image size; CUDA only)
 channels_last = False             # NHWC generator, conv extractors and texture discriminators (tensor cores)
-frozen_bf16 = False               # frozen VGG/AlexNet/ViT under bf16 autocast, float32 features out; generator,
-                                  # discriminators and loss reductions stay float32 (changes features ~1e-2)
+frozen_autocast = ""              # "" (float32) | "bf16" | "fp16": frozen VGG/AlexNet/ViT/LPIPS/DISTS under autocast,
+                                  # float32 features out; loss reductions, DLA and optimizers stay float32
+generator_autocast = ""           # "" | "bf16" | "fp16": the generator's forward and backward under autocast
+discriminator_autocast = ""       # "" | "bf16" | "fp16": the discriminators (G's adversarial terms and D updates);
+                                  # fp16 has no loss scaling: prefer bf16 (float32's range)
+torch_compile = False             # torch.compile the generator and the frozen feature networks (not the
+                                  # discriminators: R1/R2 differentiate twice); the first steps compile
 
 # --- checkpoints and logging -----------------------------------------------------------------------
 save_every = 10                   # generator snapshot G_step_<N>.pth and full resume state every N steps

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from models import build_generator
 from training import checkpoints as ckpt
-from training.acceleration import configure_cuda
+from training.acceleration import configure_acceleration
 from training.config_loader import ConfigError, apply_overrides, load_config, save_config
 from training.distributed import (
     DistInfo,
@@ -126,7 +126,7 @@ class Trainer:
         self.dataset = make_dataset(stage, self.cfg, self.generator.input_kind)
         output_size = cfg["patch_size"] or self.dataset[0]["raw"].shape[-1] * self.generator.output_scale
         self.kit = build_loss_kit(stage, self.cfg, output_size, device)
-        configure_cuda(self.cfg, device, self.generator, self.kit)  # before the cache: same extractors
+        configure_acceleration(self.cfg, device, self.generator, self.kit)  # before the cache: same extractors
         self.dataset = attach_feature_cache(self.dataset, self.kit, self.cfg, device, info)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg["g_lr"], betas=tuple(cfg["g_betas"]))
         self.d_opts = {name: torch.optim.Adam(d.trained_parameters(), lr=cfg["d_lr"], betas=tuple(cfg["d_betas"]))
@@ -237,7 +237,7 @@ class Trainer:
         logs.update({f"weighted/{k}": cfg["lambdas"].get(k, 1.0) * scales[k] * values[k] for k in values})
         logs.update({f"dla_scale/{k}": float(s) for k, s in scales.items()})
         logs.update({f"grad_norm/{k}": float(n) for k, n in norms.items()})
-        if self.kit.discriminators and is_discriminator_step(self.step, cfg["d_every"]):
+        if self.kit.active_discriminators and is_discriminator_step(self.step, cfg["d_every"]):
             d_logs, d_bad = discriminator_step(
                 self.kit, self.d_opts, real, fakes, lambda m: average_param_grads(m, self.info),
                 r1_gamma=cfg["r1_gamma"], penalty_scale=cfg["penalty_scale"], d_grad_clip=cfg["d_grad_clip"])

@@ -33,6 +33,9 @@ SMALL_ARGS = {
     "bench_sweep": [],
     "bench_camera_submit": [],
     "bench_train_step": ["--batch", "4", "--size", "256"],
+    "bench_roofline": ["--batch", "4", "--size", "256"],
+    "bench_switches": [],
+    "bench_step_profile": [],
 }
 # What each script's figures are, for the report's headings.
 TITLES = {
@@ -43,6 +46,9 @@ TITLES = {
     "bench_data": "Data-path throughput",
     "bench_sweep": "Checkpoint sweep: one process vs process per checkpoint",
     "bench_camera_submit": "New data: camera ingest files/s, NTIRE submission images/s",
+    "bench_roofline": "Roofline: fit's G and D steps against this machine's float32 matmul peak",
+    "bench_switches": "Speed switches: one step's numbers against the float32 step",
+    "bench_step_profile": "Small-patch step profile: top operators, zero-weight terms skipped vs computed",
 }
 
 
@@ -72,10 +78,19 @@ def _text(data) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
 
 
+def cpu_model() -> str:
+    """lscpu's "Model name" (read from /proc/cpuinfo, where lscpu reads it), else platform's guess."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+
+
 def machine_line() -> str:
     import torch
 
-    return (f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+    return (f"{os.cpu_count()} CPU cores ({cpu_model()}, {platform.machine()}), "
             f"load average at start {os.getloadavg()[0]:.2f}, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 

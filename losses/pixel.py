@@ -2,6 +2,7 @@
 
 Each function is short and reads like its formula in docs/method.md §5; tensors are (B, C, H, W) RGB in [0, 1].
 """
+import functools
 import math
 
 import torch
@@ -11,6 +12,14 @@ import torch.nn.functional as F
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 # Row Y of the sRGB (D65) -> XYZ matrix; CIE L only depends on Y / Y_n with Y_n = 1 for D65.
 SRGB_TO_Y = (0.212671, 0.715160, 0.072169)
+
+
+@functools.lru_cache(maxsize=64)
+def per_channel_constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """values as a (1, C, 1, 1) tensor, made once per dtype and device instead of every call; shared,
+    so read only. Made outside inference mode, so a tensor first asked for there still serves autograd."""
+    with torch.inference_mode(False):
+        return torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
 
 
 def _check_rgb(x: torch.Tensor, name: str = "x") -> None:
@@ -44,10 +53,16 @@ def dped_blur_kernel(size: int = 21, nsig: float = 3.0, dtype: torch.dtype = tor
 def gaussian_blur(x: torch.Tensor, size: int = 21, nsig: float = 3.0) -> torch.Tensor:
     """Depthwise convolution with the DPED kernel, zero padding size // 2 (10 for 21x21)."""
     channels = x.shape[1]
-    # Built in x's dtype straight from float64: a float32 round trip would cost float64 inputs ~1e-8.
-    kernel = dped_blur_kernel(size, nsig, dtype=x.dtype).to(device=x.device)
-    weight = kernel.expand(channels, 1, size, size)
+    weight = _blur_kernel(size, nsig, x.dtype, x.device).expand(channels, 1, size, size)
     return F.conv2d(x, weight, padding=size // 2, groups=channels)
+
+
+@functools.lru_cache(maxsize=16)
+def _blur_kernel(size: int, nsig: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # Once per dtype and device (not every step); built in x's dtype straight from float64: a float32
+    # round trip would cost float64 inputs ~1e-8.
+    with torch.inference_mode(False):
+        return dped_blur_kernel(size, nsig, dtype=dtype).to(device=device)
 
 
 def color_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -68,8 +83,7 @@ def rgb_to_lab_l(x: torch.Tensor) -> torch.Tensor:
     else 7.787 t + 16/116 (the constants scikit-image uses)."""
     _check_rgb(x)
     linear = srgb_to_linear(x)
-    wy = torch.tensor(SRGB_TO_Y, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    y = (linear * wy).sum(dim=1, keepdim=True)
+    y = (linear * per_channel_constant(SRGB_TO_Y, x.dtype, x.device)).sum(dim=1, keepdim=True)
     f = torch.where(y > 0.008856, y.clamp(min=0.008856).pow(1.0 / 3.0), 7.787 * y + 16.0 / 116.0)
     return 116.0 * f - 16.0
 
@@ -82,5 +96,4 @@ def rgb_to_lab_l3(x: torch.Tensor) -> torch.Tensor:
 def grayscale3(x: torch.Tensor) -> torch.Tensor:
     """0.299 R + 0.587 G + 0.114 B replicated to 3 channels."""
     _check_rgb(x)
-    w = torch.tensor(GRAY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    return (x * per_channel_constant(GRAY_WEIGHTS, x.dtype, x.device)).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)

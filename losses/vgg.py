@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from .frozen import NATURAL_IMAGE_RMS, FrozenExtractor, scale_preserving_init
-from .pixel import mse_loss, rgb_to_lab_l3
+from .pixel import mse_loss, per_channel_constant, rgb_to_lab_l3
 from .weight_loading import WeightsMismatchError, load_checked, load_state_file, require_path, warn_random
 
 # torchvision's configuration 'E' (VGG-19) and 'D' (VGG-16); 'M' = 2x2 max pool.
@@ -54,9 +54,9 @@ class VGG19Relu54(FrozenExtractor):
         return 255.0 if self.source == "matconvnet" else 1.0 / (sum(IMAGENET_STD) / 3)
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        # Constants made in x's dtype each call (no float32 buffers): x*255 - mean exactly as written.
+        # Constants in x's dtype (no float32 buffers): x*255 - mean exactly as written; made once per dtype.
         def per_channel(values):
-            return torch.tensor(values, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+            return per_channel_constant(values, x.dtype, x.device)
         if self.source == "matconvnet":
             return x * 255.0 - per_channel(MATCONVNET_MEAN)
         return (x - per_channel(IMAGENET_MEAN)) / per_channel(IMAGENET_STD)

@@ -43,12 +43,14 @@ def feature_plan(kit, cfg: dict) -> dict:
         plan["lin3"] = ("target", lambda images: kit.texture(images)[1])
     if kit.color is not None:
         plan["color"] = ("target", kit.color)
-    return plan
+    # Features of a skipped term (weight 0) are never read: none to compute or store.
+    needed = {"content"} & set(kit.terms) | kit.active_discriminators.keys()
+    return {name: entry for name, entry in plan.items() if name in needed}
 
 
 def make_stores(kit, cfg: dict, dataset, autocast: bool) -> dict:
     """name -> (FeatureStore, sample key, source file list) for every cacheable feature of the stage.
-    autocast: whether the extractors run under bf16 autocast (on CUDA with frozen_bf16)."""
+    autocast: the extractors' autocast setting (config key frozen_autocast; False when off)."""
     extractors = {"content": kit.vgg, "lin0": kit.texture, "lin3": kit.texture, "color": kit.color}
     common = {"stage_space": content_goal(kit.stage, cfg["paired_content_space"]), "vgg_source": cfg["vgg_source"],
               "vit_model": cfg["vit_model"], "vit_layer_norm_eps": cfg["vit_layer_norm_eps"],
@@ -124,7 +126,7 @@ def attach_feature_cache(dataset, kit, cfg: dict, device, info):
         if info.is_main:
             print("[fit] feature_cache off: with patch_size > 0 the real images are new crops every step")
         return dataset
-    autocast = bool(cfg["frozen_bf16"]) and torch.device(device).type == "cuda"
+    autocast = cfg["frozen_autocast"] or False  # False when off: the key of caches filled before the key had dtypes
     stores = make_stores(kit, cfg, dataset, autocast)
     if info.is_main and not all(store.is_complete(paths) for store, _, paths in stores.values()):
         print(f"[fit] feature cache: filling {cfg['feature_cache_dir']} ({', '.join(stores)}; "

@@ -87,6 +87,8 @@ class LossKit:
     dists: torch.nn.Module | None = None
     lpips_plus_reference: str = "target"  # whose relu3 features weight LPIPS+'s spatial mean (docs/paired_losses.md)
     discriminators: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)  # config key lambdas: term -> weight (missing: 1)
+    skip_zero_weight: bool = False  # config key skip_zero_weight_terms
 
     @property
     def spec(self) -> Stage:
@@ -94,7 +96,15 @@ class LossKit:
 
     @property
     def terms(self) -> tuple[str, ...]:
-        return self.spec.terms
+        """The terms the step computes: the stage's, less those of weight 0 when they are skipped
+        (a term of weight 0 adds nothing to the generator's update, under DLA or a plain sum)."""
+        return tuple(t for t in self.spec.terms
+                     if not (self.skip_zero_weight and float(self.weights.get(t, 1.0)) == 0.0))
+
+    @property
+    def active_discriminators(self) -> dict:
+        """The discriminators whose adversarial term is computed; only these are run and updated."""
+        return {name: d for name, d in self.discriminators.items() if f"adv_{name}" in self.terms}
 
 
 def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device) -> LossKit:
@@ -102,7 +112,11 @@ def build_loss_kit(stage: str, cfg: dict, output_size: int, device: torch.device
     random_ok = cfg["allow_random_backbones"]
     reference = lpips_plus_reference(cfg["lpips_plus_reference"])  # a bad value fails before any network is built
     kit = LossKit(stage=stage, vgg=backbone_paths.content_network(cfg["vgg_source"], cfg["vgg_weights"], random_ok),
-                  lpips_plus_reference=reference)
+                  lpips_plus_reference=reference, weights=dict(cfg["lambdas"]),
+                  skip_zero_weight=bool(cfg["skip_zero_weight_terms"]))
+    if not kit.terms:
+        raise ConfigError(f"every loss term of stage {stage} ({', '.join(terms)}) has weight 0 in lambdas: "
+                          f"give one a weight above 0")
     if "lin0" in STAGE_TABLE[stage].discriminators:
         kit.texture = backbone_paths.texture_network(cfg["alexnet_weights"], random_ok, cfg["normalise_features"])
         probe = torch.zeros(1, 3, output_size, output_size)
@@ -137,24 +151,27 @@ def lpips_plus_reference(value: str) -> str:
 def real_features(kit: LossKit, target: torch.Tensor, cached: dict | None = None) -> dict:
     """Discriminator inputs of the real (DSLR) images; never differentiated. Taken from `cached`
     (training.feature_fill: computed once per image) when it holds them."""
-    cached = {name: v for name, v in (cached or {}).items() if name in kit.discriminators}
+    active = kit.active_discriminators
+    cached = {name: v for name, v in (cached or {}).items() if name in active}
     feats = {}
     with torch.no_grad():
-        if kit.texture is not None and not {"lin0", "lin3"} <= cached.keys():
-            feats["lin0"], feats["lin3"] = kit.texture(target)
-        if kit.color is not None and "color" not in cached:
-            feats["color"] = kit.color(target)
+        feats.update(_features(kit, target, active.keys() - cached.keys()))
     return {**feats, **cached}
 
 
 def fake_features(kit: LossKit, fake: torch.Tensor) -> dict:
     """Discriminator inputs of the generated images; one AlexNet pass serves both texture maps."""
+    return _features(kit, fake, kit.active_discriminators.keys())
+
+
+def _features(kit: LossKit, image: torch.Tensor, names) -> dict:
+    """The named discriminator inputs of image; a network none of them needs is not run."""
     feats = {}
-    if kit.texture is not None:
-        feats["lin0"], feats["lin3"] = kit.texture(fake)
-    if kit.color is not None:
-        feats["color"] = kit.color(fake)
-    return feats
+    if {"lin0", "lin3"} & set(names):
+        feats["lin0"], feats["lin3"] = kit.texture(image)
+    if "color" in names:
+        feats["color"] = kit.color(image)
+    return {k: v for k, v in feats.items() if k in names}
 
 
 def content_term(kit: LossKit, fake: torch.Tensor, goal: torch.Tensor, space: str, cached: dict):
@@ -169,7 +186,8 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_conten
     terms, cached, wanted = {}, batch.get("cached_features", {}), kit.terms
     goal_key, space = content_goal(kit.stage, paired_content_space)
     goal = batch[goal_key]
-    terms["content"] = content_term(kit, fake, goal, space, cached)
+    if "content" in wanted:
+        terms["content"] = content_term(kit, fake, goal, space, cached)
     if "mse" in wanted:
         terms["mse"] = losses.mse_loss(fake, goal)
     if "lpips_plus" in wanted:
@@ -182,13 +200,14 @@ def generator_terms(kit: LossKit, fake: torch.Tensor, batch: dict, paired_conten
         terms["color"] = losses.color_loss(fake, goal)
     if "color_dist" in wanted:  # against the matched photo, whatever the content goal
         terms["color_dist"] = losses.color_distribution_loss(fake, batch["target"])
-    terms["tv"] = losses.tv_loss(fake)
+    if "tv" in wanted:
+        terms["tv"] = losses.tv_loss(fake)
 
     real, fakes = {}, {}
-    if kit.discriminators:
+    if kit.active_discriminators:
         real = real_features(kit, batch["target"], cached)
         fakes = fake_features(kit, fake)
-        for name, disc in kit.discriminators.items():
+        for name, disc in kit.active_discriminators.items():
             # The release's G loss differentiates D(real) too; that reaches only the residue layer.
             with torch.set_grad_enabled(bool(residue_parameters(disc))):
                 d_real = disc(real[name])
@@ -239,7 +258,7 @@ def add_residues(kit: LossKit, increments: dict) -> None:
 
 
 def residue_inputs(kit: LossKit) -> dict:
-    return {f"adv_{name}": params for name, disc in kit.discriminators.items()
+    return {f"adv_{name}": params for name, disc in kit.active_discriminators.items()
             if (params := residue_parameters(disc))}
 
 
@@ -251,13 +270,14 @@ def is_discriminator_step(step: int, d_every: int) -> bool:
 
 def discriminator_step(kit: LossKit, optimizers: dict, real: dict, fakes: dict, reduce_module_grads, *,
                        r1_gamma: float, penalty_scale: float, d_grad_clip: float) -> tuple[dict, dict]:
-    """One update of every discriminator on the same batch, fake features detached.
+    """One update of every discriminator whose term is computed (kit.active_discriminators) on the same
+    batch, fake features detached.
 
     The gradient-norm clip runs over every gradient of the discriminator, the emulated residue
     included, as the release's clip did. A discriminator whose loss is not finite is not updated.
     Returns (stats, non-finite losses name -> value)."""
     stats, bad = {}, {}
-    for name, disc in kit.discriminators.items():
+    for name, disc in kit.active_discriminators.items():
         loss, parts = losses.discriminator_step_loss(
             disc, real[name], fakes[name], gamma=r1_gamma, penalty_scale=penalty_scale)
         if not torch.isfinite(loss):
