@@ -139,3 +139,15 @@ def test_loader_keys():
     loader = make_loader(data, dict(cfg, num_workers=1), 0, 3, 0, 1, pin_memory=False)
     assert loader.persistent_workers and loader.prefetch_factor == 4
     assert len(list(loader)) == 3
+
+
+def test_renamed_frozen_bf16_key_still_loads():
+    """A run saved before frozen_autocast existed (config.json with frozen_bf16) resumes with the same meaning."""
+    from pathlib import Path
+
+    from training.config_loader import apply_overrides, load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "config.py")
+    assert apply_overrides(cfg, {"frozen_bf16": True})["frozen_autocast"] == "bf16"
+    assert apply_overrides(cfg, {"frozen_bf16": False})["frozen_autocast"] == ""
+    assert apply_overrides(cfg, ["frozen_bf16=True"])["frozen_autocast"] == "bf16"

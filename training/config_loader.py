@@ -62,11 +62,18 @@ def _coerce(key: str, value, default):
                       f"got {type(value).__name__} {value!r}")
 
 
+# Keys that were renamed: old name -> (new name, old value -> new value), so a saved run's config.json and an
+# old command line keep working.
+RENAMED_KEYS = {"frozen_bf16": ("frozen_autocast", lambda on: "bf16" if on in (True, "True", "true", "1") else "")}
+
+
 def apply_overrides(config: dict, overrides: list[str] | dict) -> dict:
     """Return a copy of config with overrides applied; unknown keys and wrong types are errors."""
     config = dict(config)
     items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
     for key, value in items:
+        if key in RENAMED_KEYS and key not in config:
+            key, value = RENAMED_KEYS[key][0], RENAMED_KEYS[key][1](value)
         if key not in config:
             close = difflib.get_close_matches(key, list(config), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
