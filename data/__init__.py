@@ -1,7 +1,7 @@
 """Data package: readers for the ZRR, Fujifilm UltraISP and NTIRE 2026 layouts and camera RAW files, packing,
 demosaiced references with a disk cache, the embedded synthetic dataset, dataset checks and split lists.
 Nothing runs at import time."""
-from .errors import BadInputError
+from .bad_input import BadInputError
 from .readers.camera import CAMERA_RAW_EXTS, CameraRaw, normalise_mosaic, read_camera_raw
 from .readers.check import check_dataset
 from .readers.dataset import ISPDataset, generator_input

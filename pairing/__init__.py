@@ -4,8 +4,8 @@ third-party packages; every setting arrives as an argument; nothing runs at impo
 from .contact_sheet import best_and_worst, contact_sheet
 from .embedders import DINOV2_MODELS, EMBEDDERS, IMAGE_LEVELS, build_embedder
 from .embedding_cache import EmbeddingCache, embed_files
-from .errors import PairingError
 from .matching import MATCHERS, cosine_cost, match_sets, ranked_matches, transport_plan
+from .pairing_error import PairingError
 from .pairing_file import best_photos, is_reusable, read_pairing, signature, write_pairing
 
 __all__ = [

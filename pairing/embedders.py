@@ -18,7 +18,7 @@ import numpy as np
 
 from common.file_keys import file_identity
 
-from .errors import PairingError
+from .pairing_error import PairingError
 
 DINOV2_MODELS = {"dinov2_small": "vit_small_patch14_dinov2.lvd142m", "dinov2_base": "vit_base_patch14_dinov2.lvd142m"}
 EMBEDDERS = ("colour_lab", *DINOV2_MODELS)

@@ -17,7 +17,7 @@ from common import atomic_write
 from common.errors import UserError
 from common.file_keys import file_identity, stable_hash
 
-from .errors import PairingError
+from .pairing_error import PairingError
 
 
 class EmbeddingCache:

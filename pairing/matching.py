@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PairingError
+from .pairing_error import PairingError
 
 MATCHERS = ("emd", "sinkhorn", "fgw", "auto")
 AUTO_EMD_LIMIT = 2000 * 2000

@@ -15,7 +15,7 @@ import numpy as np
 from common import atomic_write
 from common.file_keys import file_identity, stable_hash
 
-from .errors import PairingError
+from .pairing_error import PairingError
 
 COLUMNS = ("raw", "photo", "cost", "rank")
 

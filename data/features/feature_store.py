@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from common import atomic_write
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from ..reference.reference_cache import file_identity, save_array, settings_hash
 
 STORAGE_DTYPES = ("float32", "float16")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from .layout import list_images, target_size_problem
 from .presets import get_preset
 from .raw_formats import mosaic_file_problem

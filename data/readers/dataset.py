@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from ..reference.demosaic import DEMOSAIC_METHODS, demosaic_settings
 from ..reference.reference_cache import dataset_reference
 from .camera import normalise_mosaic, read_patch_levels

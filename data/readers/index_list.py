@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 
 
 def _entries(path: Path) -> list:

@@ -14,7 +14,7 @@ import numpy as np
 
 from common import atomic_write
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from .camera import CAMERA_RAW_EXTS, MANIFEST_NAME, read_camera_raw
 from .raw_io import read_rgb, write_raw, write_rgb
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 
 
 def sort_stems(stems) -> list:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from .packing import unpack_bayer
 
 CHANNELS = 4  # R, G, G, B as the challenge stores them

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 
 
 def _check_mosaic(raw: np.ndarray) -> None:

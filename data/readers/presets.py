@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Union
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from common import atomic_write
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 
 
 def _decode(path) -> np.ndarray:

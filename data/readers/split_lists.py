@@ -7,7 +7,7 @@ import numpy as np
 
 from common import atomic_write
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from .layout import sort_stems
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from .grayworld import grayworld_reference
 
 DEMOSAIC_METHODS = ("menon", "opencv", "grayworld")  # grayworld: NTIRE 2026 baseline (docs/method.md §9)

@@ -18,7 +18,7 @@ import numpy as np
 
 from common import atomic_write
 
-from ..errors import BadInputError
+from ..bad_input import BadInputError
 from ..readers.packing import mosaic_rggb
 from ..readers.presets import get_preset
 from ..readers.raw_io import write_raw, write_rgb
