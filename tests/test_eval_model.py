@@ -9,12 +9,11 @@ import test_model
 from data import read_rgb
 from evaluation import psnr, ssim_tf
 
-PUBLISHED_FILE = "Fujifilm/Efficient_ISP_unpaired_step_27220.pth"
+PUBLISHED_FILE = "Efficient_ISP_unpaired_step_27220.pth"
 
 
-def test_published_checkpoint_on_synthetic_test_split(tmp_path, tiny_fujifilm_root, reference_checkpoints,
-                                                      capsys):
-    checkpoint = reference_checkpoints / PUBLISHED_FILE
+def test_published_checkpoint_on_synthetic_test_split(tmp_path, tiny_fujifilm_root, checkpoint_cache, capsys):
+    checkpoint = next(checkpoint_cache.rglob(PUBLISHED_FILE))  # the authors' file or a generated stand-in
     out = tmp_path / "out"
     raw_dir, ref_dir = tiny_fujifilm_root / "test" / "mediatek_raw", tiny_fujifilm_root / "test" / "fujifilm"
     assert test_model.main(["--checkpoint", str(checkpoint), "--backbone", "efficient_isp", "--dataset",
@@ -47,8 +46,8 @@ def test_published_checkpoint_on_synthetic_test_split(tmp_path, tiny_fujifilm_ro
     assert "latency" in capsys.readouterr().out
 
 
-def test_registry_name_and_split_folder_input(tmp_path, tiny_fujifilm_root, reference_checkpoints, monkeypatch):
-    monkeypatch.setenv("ISP_CHECKPOINTS", str(reference_checkpoints))
+def test_registry_name_and_split_folder_input(tmp_path, tiny_fujifilm_root, generated_checkpoints, monkeypatch):
+    monkeypatch.setenv("ISP_CHECKPOINTS", str(generated_checkpoints))
     out = tmp_path / "named"
     assert test_model.main(["--checkpoint", "fujifilm_efficient_isp_unpaired", "--dataset", "fujifilm",
                             "--input", str(tiny_fujifilm_root / "test"), "--output", str(out),

@@ -51,9 +51,11 @@ def computed_step(tiny_fujifilm_root, tmp_path_factory):
     return _one_step(trainer, folder)
 
 
+# float32: the README's "same training to float tolerance" (measured bit-identical on the 2-core CPU machine);
+# float16: features rounded to 11 significant bits.
 @pytest.mark.parametrize("dtype,features,tolerance", [
-    ("float32", ("content", "color", "texture"), 1e-4), ("float16", ("content", "color", "texture"), 5e-3),
-    ("float32", ("color",), 1e-4)])
+    ("float32", ("content", "color", "texture"), 1e-6), ("float16", ("content", "color", "texture"), 5e-3),
+    ("float32", ("color",), 1e-6)])
 def test_cached_step_equals_computed_step(dtype, features, tolerance, computed_step, tiny_fujifilm_root, tmp_path):
     cached = _trainer(tiny_fujifilm_root, tmp_path, "unpaired", feature_cache=True, feature_cache_dtype=dtype,
                       feature_cache_features=features)

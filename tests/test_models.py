@@ -72,8 +72,8 @@ def test_every_reference_checkpoint_loads_strictly(reference_checkpoints):
         assert y.std() > 0, path  # trained weights do not give a constant image
 
 
-def test_efficient_isp_equals_plain_functional_chain(reference_checkpoints):
-    path = reference_checkpoints / "Fujifilm" / "Efficient_ISP_paired_step_37580.pth"
+def test_efficient_isp_equals_plain_functional_chain(checkpoint_cache):
+    path = next(checkpoint_cache.rglob("Efficient_ISP_paired_step_37580.pth"))
     sd = torch.load(path, map_location="cpu", weights_only=True)
     x = torch.rand(1, 4, 20, 28, generator=torch.Generator().manual_seed(0))
     h = torch.tanh(F.conv2d(x, sd["conv1.weight"], sd["conv1.bias"], padding=1))
@@ -87,9 +87,9 @@ def test_efficient_isp_equals_plain_functional_chain(reference_checkpoints):
     assert torch.equal(got[0, 1, 3::2, 0::2], h[0, 6, 1:, :])
 
 
-def test_full_training_state_and_ddp_prefix_accepted(tmp_path, reference_checkpoints):
-    sd = torch.load(reference_checkpoints / "Fujifilm" / "Robust_unpaired_step_66090.pth",
-                    map_location="cpu", weights_only=True)
+def test_full_training_state_and_ddp_prefix_accepted(tmp_path, checkpoint_cache):
+    sd = torch.load(next(checkpoint_cache.rglob("Robust_unpaired_step_66090.pth")), map_location="cpu",
+                    weights_only=True)
     torch.save({"generator": sd, "step": 5, "config": {"backbone": "robust_isp"}}, tmp_path / "last.pth")
     torch.save({"module." + k: v for k, v in sd.items()}, tmp_path / "ddp.pth")
     for f in ("last.pth", "ddp.pth"):
@@ -97,8 +97,8 @@ def test_full_training_state_and_ddp_prefix_accepted(tmp_path, reference_checkpo
         assert torch.equal(net.conv2.weight, sd["conv2.weight"])
 
 
-def test_wrong_backbone_names_expected_and_found(reference_checkpoints):
-    path = reference_checkpoints / "Fujifilm" / "RMFA_TINY_paired_step_31690.pth"
+def test_wrong_backbone_names_expected_and_found(checkpoint_cache):
+    path = next(checkpoint_cache.rglob("RMFA_TINY_paired_step_31690.pth"))
     with pytest.raises(CheckpointError) as err:
         load_generator(path, "efficient_isp")
     msg = str(err.value)
@@ -106,8 +106,8 @@ def test_wrong_backbone_names_expected_and_found(reference_checkpoints):
     assert msg.count("\n") == 0  # one line, not a wall of missing keys
 
 
-def test_truncated_and_non_state_dict_files(tmp_path, reference_checkpoints):
-    data = (reference_checkpoints / "ZRR" / "Efficient_ISP_unpaired_step_30750.pth").read_bytes()
+def test_truncated_and_non_state_dict_files(tmp_path, checkpoint_cache):
+    data = next(checkpoint_cache.rglob("Efficient_ISP_unpaired_step_30750.pth")).read_bytes()
     (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated"):
         load_generator(tmp_path / "cut.pth", "efficient_isp")
@@ -197,8 +197,8 @@ def _rmfa_reference(sd, x, n_blocks=2):
 
 
 @pytest.mark.parametrize("size", [(24, 32), (13, 19)])
-def test_rmfa_tiny_equals_spec_written_out(reference_checkpoints, size):
-    path = reference_checkpoints / "Fujifilm" / "RMFA_TINY_paired_step_31690.pth"
+def test_rmfa_tiny_equals_spec_written_out(checkpoint_cache, size):
+    path = next(checkpoint_cache.rglob("RMFA_TINY_paired_step_31690.pth"))
     sd = torch.load(path, map_location="cpu", weights_only=True)
     x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():

@@ -242,11 +242,11 @@ def test_old_registry_names_keep_resolving(reference_checkpoints, capsys):
         assert find_published(name) is PUBLISHED["efficient_isp_pretrain"]
 
 
-def test_resolve_by_name_file_and_stem(reference_checkpoints):
+def test_resolve_by_name_file_and_stem(checkpoint_cache):
     for key in ("fujifilm_efficient_isp_paired", "Efficient_ISP_paired_step_37580.pth",
                 "Efficient_ISP_paired_step_37580"):
-        path, backbone = resolve_checkpoint(key, cache_dir=reference_checkpoints)
-        assert path == reference_checkpoints / "Fujifilm" / "Efficient_ISP_paired_step_37580.pth"
+        path, backbone = resolve_checkpoint(key, cache_dir=checkpoint_cache, download=False)
+        assert path == next(checkpoint_cache.rglob("Efficient_ISP_paired_step_37580.pth"))
         assert backbone == "efficient_isp"
 
 
@@ -259,8 +259,8 @@ def test_cache_folder_order(tmp_path, monkeypatch):
     assert checkpoint_cache_dir() == tmp_path / "xdg" / "isp" / "checkpoints"
 
 
-def test_file_anywhere_below_the_cache_is_found(tmp_path, reference_checkpoints):
-    src = reference_checkpoints / "Fujifilm" / "Robust_unpaired_step_66090.pth"
+def test_file_anywhere_below_the_cache_is_found(tmp_path, generated_checkpoints):
+    src = next(generated_checkpoints.rglob("Robust_unpaired_step_66090.pth"))
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / src.name).write_bytes(src.read_bytes())
     path, backbone = resolve_checkpoint("fujifilm_robust_isp_unpaired", cache_dir=tmp_path, download=False)
