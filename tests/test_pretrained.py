@@ -93,7 +93,7 @@ def test_registry_metrics_are_the_papers():
 
 def test_modes_are_the_stage_names():
     assert {e.mode for e in PUBLISHED.values()} == {"pretrain", "unpaired", "paired", "paired_no_adv"}
-    assert {e.mode for e in PUBLISHED.values()} == set(STAGE_TABLE)
+    assert {e.mode for e in PUBLISHED.values()} <= set(STAGE_TABLE)  # pseudo_paired has no published result
     for entry in PUBLISHED.values():  # names end in their mode, the pretraining's included
         assert entry.name.endswith("_" + entry.mode)
 
