@@ -57,7 +57,7 @@ def bench_stage(stage: str, args, data_root: Path, out_dir: Path) -> dict:
     published = STAGE_TABLE[stage].starts_from_pretrain and args.backbone == "efficient_isp"
     argv = ["--set", f"data_root={data_root}", f"out_dir={out_dir}", f"run_name={stage}", f"stage={stage}",
             f"backbone={args.backbone}", "allow_random_backbones=True", *([f"vit_model={args.vit}"] * bool(args.vit)),
-            "pretrained_generator=" + ("efficient_isp_demosaic_pretrain" if published else ""),
+            "pretrained_generator=" + ("efficient_isp_pretrain" if published else ""),
             f"batch_size={args.batch}", f"patch_size={args.patch}", f"pretrain_steps={args.steps}",
             f"max_steps={args.steps}", "num_workers=0", f"save_every={args.steps}", "sample_every=100000",
             "cache_dir=" + str(out_dir / "cache")]
