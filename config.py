@@ -122,9 +122,10 @@ vit_layer_norm_eps = 1e-12        # release: Hugging Face ViT's LayerNorm epsilo
 vit_weights = ""                  # explicit path to the ViT weights ("" = timm / HF hub cache)
 normalise_features = False        # False = release: [0,1] images straight into AlexNet and ViT
 
-# --- reproduction recipe (set by recipes/*.py; "" and {} for any other run) -----------------------
+# --- reproduction recipe (recipe set by recipes/*.py; "" and {} for any other run) ----------------
 recipe = ""                       # the published result this run reproduces: its pretrained/ registry name
-published = {}                    # that result's test-set metrics {psnr, ssim, ms_ssim, lpips} and pick "step";
+published = {}                    # filled from the registry when `recipe` is set: that result's test-set metrics
+                                  # {psnr, ssim, ms_ssim, lpips} and pick "step" (max_steps too, unless given);
                                   # kept in config.json so tools.best / inference.py print them beside the best
 
 # --- speed switches (meant for CUDA; they also apply on CPU; their effect on one step: README "Training") --
