@@ -56,9 +56,8 @@ from evaluation import (
 )
 from models import tiled_forward
 from runtime import RUNTIMES, select_runtime
-from wiring import build_lpips_metric, data_config, data_preset, load_input, load_model
+from wiring import build_lpips_metric, data_config, data_preset, find_image, load_input, load_model
 
-REFERENCE_EXTS = (".png", ".jpg", ".jpeg")
 AUTO_TILE_PIXELS = 2048 * 2048  # larger inputs are tiled automatically
 AUTO_TILE = 1024
 SCORING = {"png8": "as truncated 8-bit PNGs (release)", "round": "as rounded 8-bit PNGs",
@@ -85,12 +84,6 @@ def list_inputs(folder: Path, preset) -> tuple[list[Path], Path | None]:
 def _sync(device) -> None:
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
-
-
-def find_reference(folder: Path | None, stem: str) -> Path | None:
-    if folder is None:
-        return None
-    return next((folder / f"{stem}{ext}" for ext in REFERENCE_EXTS if (folder / f"{stem}{ext}").is_file()), None)
 
 
 def reference_tensor(path: Path, size) -> torch.Tensor:
@@ -184,7 +177,7 @@ def main(argv=None) -> int:
         latencies.append((time.perf_counter() - start) * 1000.0)
         y = y.float().cpu()
         save_output(out_dir, raw_path.stem, y, args.quantize)
-        ref_path = find_reference(ref_dir, raw_path.stem)
+        ref_path = find_image(ref_dir, raw_path.stem)
         if ref_path is not None:
             try:
                 ref = reference_tensor(ref_path, y.shape[-2:])

@@ -84,6 +84,17 @@ def load_input(path: Path, preset, input_kind: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))[None]
 
 
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")  # how a reference / ground-truth image may be stored
+
+
+def find_image(folder: Path | None, stem: str) -> Path | None:
+    """folder/<stem>.png|.jpg|.jpeg, the first that exists (None when none does or folder is None): how test_model.py
+    finds the reference of an input and tools.submit the ground truth of a submitted JPEG."""
+    if folder is None:
+        return None
+    return next((folder / f"{stem}{ext}" for ext in IMAGE_EXTS if (folder / f"{stem}{ext}").is_file()), None)
+
+
 def resolve_generator(checkpoint, backbone: str | None = None, cache_dir=None) -> tuple[Path, str]:
     """(file, backbone) of a checkpoint file or published registry name (downloaded into the cache when missing).
     The backbone comes from the argument, else the registry, else the state_dict's parameter names and shapes;

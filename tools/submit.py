@@ -38,9 +38,8 @@ from evaluation import (
     with_summary,
     write_jpeg,
 )
-from wiring import data_config, data_preset, load_input, load_model
+from wiring import IMAGE_EXTS, data_config, data_preset, find_image, load_input, load_model
 
-GT_EXTS = (".png", ".jpg", ".jpeg")
 CHALLENGE_METRICS = ("psnr", "ssim", "delta_e2000")  # PSNR ranks; SSIM and Delta E 2000 are reported beside it
 
 
@@ -55,10 +54,6 @@ def write_zip(folder: Path, names: list, zip_path: Path) -> None:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in names:
                 archive.write(folder / name, arcname=name)
-
-
-def find_ground_truth(gt_dir: Path, stem: str) -> Path | None:
-    return next((gt_dir / f"{stem}{ext}" for ext in GT_EXTS if (gt_dir / f"{stem}{ext}").is_file()), None)
 
 
 def score_member(archive: zipfile.ZipFile, name: str, gt_path: Path, label: str) -> dict:
@@ -92,9 +87,9 @@ def score_zip(zip_path: Path, gt_dir: Path) -> tuple[list[dict], list[str]]:
         if not names:
             raise SystemExit(f"{zip_path}: holds no .jpg files; write it with --checkpoint --input --output")
         for name in tqdm(names, desc="scoring", unit="img"):
-            gt_path = find_ground_truth(gt_dir, Path(name).stem)
+            gt_path = find_image(gt_dir, Path(name).stem)
             if gt_path is None:
-                problems.append(f"{name}: no ground truth {Path(name).stem}{{{','.join(GT_EXTS)}}} in {gt_dir}; "
+                problems.append(f"{name}: no ground truth {Path(name).stem}{{{','.join(IMAGE_EXTS)}}} in {gt_dir}; "
                                 "add it or check the names")
                 continue
             try:
